@@ -1,0 +1,30 @@
+"""Helpers for the book's notebooks: put computed numbers into the prose.
+
+In the built book, :func:`glue` stores a value with myst-nb so that ``{glue:text}`name```
+in a markdown cell shows exactly the number the cell computed. In Colab or plain Jupyter,
+where myst-nb is not installed, it falls back to printing ``name = value`` so the learner
+still sees it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:  # myst-nb is part of the book extra, not of the companion's own requirements
+    from myst_nb import glue as _myst_glue
+except ImportError:  # pragma: no cover - exercised in Colab
+    _myst_glue = None
+
+
+def glue(name: str, value: Any, display: bool = False) -> Any:
+    """Glue ``value`` under ``name`` for the prose (myst-nb); return ``value``.
+
+    ``display=True`` also shows the value in the cell's output of the built book.
+    """
+    if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"glue name must be letters, digits, '-' or '_', got {name!r}")
+    if _myst_glue is not None:
+        _myst_glue(name, value, display=display)
+    else:  # outside the book build the prose cannot show it, so show it here
+        print(f"{name} = {value}")
+    return value

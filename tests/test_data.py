@@ -1,0 +1,36 @@
+import torch
+
+from companion import data
+
+
+def test_digits_shapes_split_and_range():
+    s = data.load_digits()
+    assert s.X_train.shape == (1347, 64) and s.X_test.shape == (450, 64)
+    assert s.X_train.dtype == torch.float32 and s.y_train.dtype == torch.int64
+    assert 0 <= s.X_train.min() and s.X_train.max() <= 1
+    assert data.load_digits(images=True).X_train.shape == (1347, 1, 8, 8)
+
+
+def test_split_is_fixed_whatever_the_global_seed():
+    torch.manual_seed(1)
+    a = data.load_digits()
+    torch.manual_seed(2)
+    b = data.load_digits()
+    assert torch.equal(a.X_test, b.X_test) and torch.equal(a.y_train, b.y_train)
+
+
+def test_breast_cancer_standardized_with_training_statistics():
+    s = data.load_breast_cancer()
+    assert s.X_train.shape[1] == 30 and s.classes == ("malignant", "benign")
+    z = s.standardized()
+    torch.testing.assert_close(z.X_train.mean(0), torch.zeros(30), atol=1e-4, rtol=0)
+    assert z.X_test.mean().abs() < 0.3  # test rows use the training mean, so not exactly 0
+
+
+def test_mnist5k_is_real_balanced_and_stratified():
+    s = data.load_mnist5k()
+    assert s.X_train.shape == (4000, 1, 28, 28) and s.X_test.shape == (1000, 1, 28, 28)
+    assert torch.equal(s.y_train.bincount(), torch.full((10,), 400))
+    assert torch.equal(s.y_test.bincount(), torch.full((10,), 100))
+    # real digits: most pixels are background, strokes reach full intensity
+    assert (s.X_train == 0).float().mean() > 0.7 and s.X_train.max() == 1.0

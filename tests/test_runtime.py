@@ -1,0 +1,63 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from companion import runtime
+
+
+def test_default_device_is_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.delenv(runtime.DEVICE_ENV, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(runtime, "_mps_available", lambda: False)
+    assert runtime.get_device() == torch.device("cpu")
+    monkeypatch.setattr(runtime, "_mps_available", lambda: True)
+    assert runtime.get_device() == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert runtime.get_device() == torch.device("cuda")
+
+
+def test_explicit_device_and_environment_override(monkeypatch):
+    assert runtime.get_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv(runtime.DEVICE_ENV, "cpu")
+    assert runtime.get_device() == torch.device("cpu")
+
+
+def test_unknown_or_missing_device_is_a_clear_error(monkeypatch):
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        runtime.get_device("tpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        runtime.get_device("cuda")
+
+
+def test_seed_everything_repeats_python_numpy_and_torch():
+    def draw():
+        runtime.seed_everything(7)
+        return random.random(), np.random.rand(), torch.rand(1).item()  # noqa: NPY002
+
+    assert draw() == draw()
+    with pytest.raises(ValueError):
+        runtime.seed_everything(-1)
+
+
+def test_profile_default_env_and_errors(monkeypatch):
+    monkeypatch.delenv(runtime.PROFILE_ENV, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert runtime.get_profile().name == "small"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert runtime.get_profile().name == "large"
+    monkeypatch.setenv(runtime.PROFILE_ENV, "small")
+    assert runtime.get_profile().pick(1, 2) == 1
+    assert runtime.get_profile("large").pick(1, 2) == 2
+    with pytest.raises(ValueError, match="unknown profile"):
+        runtime.get_profile("huge")
+
+
+def test_quiet_follows_ci_variables(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("COURSE_QUIET", raising=False)
+    assert not runtime.is_quiet()
+    monkeypatch.setenv("CI", "true")
+    assert runtime.is_quiet()
