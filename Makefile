@@ -36,10 +36,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check companion tests
 
 unit: $(STAMP)
-	$(BIN)/pytest tests -q --ignore=tests/html
+	$(BIN)/python -m pytest tests -q --ignore=tests/html
 
 notebooks: $(STAMP)
-	$(BIN)/pytest --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider \
+	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider \
 		-p tests.notebook_budget book
 
 build-strict: $(STAMP)
@@ -47,7 +47,7 @@ build-strict: $(STAMP)
 	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
 
 html-checks: $(STAMP)
-	$(BIN)/pytest tests/html -q
+	$(BIN)/python -m pytest tests/html -q
 
 test: lint unit notebooks build-strict html-checks
 	@echo "make test: all checks passed"

@@ -41,7 +41,6 @@ def test_no_page_shows_an_error(entry):
         'class="output error',
         "Traceback (most recent",
         "NotImplementedError",
-        "ename",
     ):
         assert marker not in html, f"{entry}.html shows {marker!r}"
     assert 'class="output stderr' not in html, f"{entry}.html shows stderr output"
@@ -62,7 +61,7 @@ def test_launch_buttons_point_at_this_notebook(entry):
 def test_solutions_are_hidden_dropdowns_and_math_renders(entry):
     html = page(entry)
     assert html.count('class="admonition exercise') >= 3 or html.count("exercise") >= 3
-    solutions = re.findall(r'<div class="([^"]*solution[^"]*)"', html)
+    solutions = re.findall(r'<div class="(solution[^"]*)"', html)
     assert solutions, f"{entry}: no solutions rendered"
     assert all("dropdown" in cls for cls in solutions), f"{entry}: a solution is not a dropdown"
     assert "mathjax" in html.lower()
@@ -70,7 +69,7 @@ def test_solutions_are_hidden_dropdowns_and_math_renders(entry):
 
 def test_bibliography_lists_references():
     html = page("book/appendix/bibliography")
-    assert html.count('class="citation') + html.count("<dt") >= 10
+    assert html.count('class="citation"') >= 10
 
 
 @pytest.mark.parametrize("entry", CHAPTERS)
