@@ -218,7 +218,12 @@ def fit(
             return history
 
     show = (not is_quiet()) if progress is None else progress
-    from tqdm.auto import tqdm
+    # tqdm.auto picks a notebook widget when it can; quiet runs (CI, book builds) use the
+    # plain bar, disabled, so nothing reaches stderr.
+    if show:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
 
     bar = tqdm(
         range(start_epoch, epochs),
