@@ -7,9 +7,9 @@ BIN    := $(VENV)/bin
 # never pulls a multi-GB CUDA build. Elsewhere: `make test TORCH=torch` (any build you like).
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
-# Quiet progress bars and a headless matplotlib in builds and tests.
+# Quiet progress bars in builds and tests (kernels keep the inline matplotlib backend, so
+# figures are captured; outside a kernel matplotlib picks Agg itself when there is no display).
 export COURSE_QUIET := 1
-export MPLBACKEND   := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: book test lint unit notebooks build-strict html-checks student clean help

@@ -21,9 +21,17 @@ pytestmark = [
     pytest.mark.skipif(not (HTML / "index.html").exists(), reason="book not built"),
 ]
 # The network is closed: keep Chromium from trying to reach any service of its own.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
 
 
 def chromium(tmp_path: Path, *args: str) -> str:
@@ -37,8 +45,13 @@ def chromium(tmp_path: Path, *args: str) -> str:
 def test_a_chapter_renders_with_content(tmp_path):
     shot = tmp_path / "chapter.png"
     url = (HTML / "book" / "ch01_history.html").as_uri()
-    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,2000",
-             "--virtual-time-budget=5000", url)
+    chromium(
+        tmp_path,
+        f"--screenshot={shot}",
+        "--window-size=1280,2000",
+        "--virtual-time-budget=5000",
+        url,
+    )
     pixels = mpimg.imread(shot)
     assert pixels.shape[0] >= 1000
     # a rendered page has text and figures: many distinct grey levels, not a blank canvas

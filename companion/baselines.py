@@ -1,0 +1,207 @@
+"""Traditional models against a small neural network, on the same split (Chapter 2, §2.6).
+
+:func:`compare_models` fits scikit-learn's logistic regression, decision tree and support
+vector machine, and a :class:`companion.mlp.MLP` trained with :func:`companion.train.fit`,
+on one train/test split, and returns a table: test accuracy, number of learned parameters
+and training time (``time.perf_counter``, wall clock, so it depends on the machine).
+
+What "number of learned parameters" means differs between model families
+(:func:`learned_parameter_count`):
+
+* logistic regression: coefficients + intercepts, ``C * d + C`` for ``C > 2`` classes
+  (``d + 1`` for two classes);
+* decision tree: the number of nodes. Each node stores a feature index and a threshold
+  (internal nodes) or a class distribution (leaves), so a node is *not* one number and the
+  count is not comparable one-to-one with the others;
+* SVM (kernel SVC): support vectors x features + dual coefficients + intercepts: what the
+  fitted model must store to predict. The support vectors are training rows that the
+  solver *selected*, not free numbers it *tuned*; only the dual coefficients are fitted;
+* neural network: weights + biases (:func:`companion.mlp.count_parameters`).
+
+:func:`xor_blobs` makes the XOR problem of §2.3 (no straight line separates it) and
+:func:`plot_decision_boundary` draws what a classifier learned in two dimensions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_limits
+from torch import nn
+
+from companion.data import Split
+from companion.mlp import MLP, count_parameters
+from companion.train import accuracy, fit
+
+__all__ = [
+    "PARAMETER_DEFINITIONS",
+    "compare_models",
+    "learned_parameter_count",
+    "plot_decision_boundary",
+    "xor_blobs",
+]
+
+PARAMETER_DEFINITIONS = {
+    "logistic regression": "coefficients + intercepts",
+    "decision tree": "tree nodes (not comparable one-to-one)",
+    "SVM (RBF kernel)": "support vectors x features + dual coefs + intercepts",
+    "neural network (MLP)": "weights + biases",
+}
+
+
+def learned_parameter_count(model) -> int:
+    """Numbers a fitted model holds, by the definitions in the module docstring."""
+    if isinstance(model, nn.Module):
+        return count_parameters(model)
+    if isinstance(model, LogisticRegression):
+        return int(model.coef_.size + model.intercept_.size)
+    if isinstance(model, DecisionTreeClassifier):
+        return int(model.tree_.node_count)
+    if isinstance(model, SVC):
+        return int(model.support_vectors_.size + model.dual_coef_.size + model.intercept_.size)
+    raise TypeError(
+        "expected a fitted LogisticRegression, DecisionTreeClassifier, SVC or nn.Module, "
+        f"got {type(model).__name__}"
+    )
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def compare_models(
+    split: Split,
+    *,
+    hidden: Sequence[int] = (64,),
+    epochs: int = 30,
+    lr: float = 3e-3,
+    batch_size: int = 64,
+    standardize: bool = True,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    threads: int | None = 1,
+    return_models: bool = False,
+):
+    """Fit four models on ``split`` and return a table with one row per model.
+
+    ``split``: features ``(n, d)`` (images are flattened), integer labels ``(n,)``.
+    ``standardize`` scales features with training statistics (all four models see the same
+    inputs). The MLP has widths ``(d, *hidden, C)``, ReLU, and is trained with Adam on the
+    cross-entropy loss for ``epochs`` epochs. Columns: ``model``, ``test_accuracy``,
+    ``n_parameters``, ``what_is_counted``, ``train_time_s``. With ``return_models=True``
+    returns ``(table, {model name: fitted model})``.
+
+    ``threads=1`` (the default) runs every model on one CPU thread, restoring the previous
+    settings afterwards: these models are so small that several threads mostly wait for each
+    other, and on a busy machine they slow training down many times. ``None`` leaves the
+    thread settings alone.
+    """
+    if threads is None:
+        return _compare(
+            split, hidden, epochs, lr, batch_size, standardize, seed, device, return_models
+        )
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            return _compare(
+                split, hidden, epochs, lr, batch_size, standardize, seed, device, return_models
+            )
+    finally:
+        torch.set_num_threads(before)
+
+
+def _compare(split, hidden, epochs, lr, batch_size, standardize, seed, device, return_models):
+    if not isinstance(split, Split):
+        raise TypeError(f"split must be a companion.data.Split, got {type(split).__name__}")
+    if standardize:
+        split = split.standardized()
+    X_tr = split.X_train.reshape(len(split.X_train), -1).cpu()  # (n_train, d)
+    X_te = split.X_test.reshape(len(split.X_test), -1).cpu()  # (n_test, d)
+    y_tr, y_te = split.y_train.cpu(), split.y_test.cpu()
+    n_classes = int(max(y_tr.max(), y_te.max())) + 1
+
+    sk_models = {
+        "logistic regression": LogisticRegression(max_iter=2000),
+        "decision tree": DecisionTreeClassifier(random_state=seed),
+        "SVM (RBF kernel)": SVC(kernel="rbf"),
+    }
+    rows, fitted = [], {}
+    Xn_tr, Xn_te, yn_tr, yn_te = X_tr.numpy(), X_te.numpy(), y_tr.numpy(), y_te.numpy()
+    for name, model in sk_models.items():
+        seconds = _timed(lambda m=model: m.fit(Xn_tr, yn_tr))
+        acc = float(np.mean(model.predict(Xn_te) == yn_te))
+        rows.append((name, acc, learned_parameter_count(model), seconds))
+        fitted[name] = model
+
+    torch.manual_seed(seed)
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    net = MLP((X_tr.shape[1], *hidden, n_classes)).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    seconds = _timed(
+        lambda: fit(
+            net,
+            opt,
+            nn.functional.cross_entropy,
+            (X_tr, y_tr),
+            epochs=epochs,
+            batch_size=batch_size,
+            device=device,
+            seed=seed,
+            progress=False,
+        )
+    )
+    net.eval()
+    with torch.no_grad():
+        acc = accuracy(net(X_te.to(device)), y_te.to(device))
+    name = "neural network (MLP)"
+    rows.append((name, acc, learned_parameter_count(net), seconds))
+    fitted[name] = net
+
+    table = pd.DataFrame(rows, columns=["model", "test_accuracy", "n_parameters", "train_time_s"])
+    table.insert(3, "what_is_counted", table["model"].map(PARAMETER_DEFINITIONS))
+    return (table, fitted) if return_models else table
+
+
+def xor_blobs(n: int = 400, noise: float = 0.35, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The XOR problem: four Gaussian blobs at (+-1, +-1); label 1 where x1 * x2 < 0.
+
+    Returns ``X`` ``(n, 2)`` float32 and ``y`` ``(n,)`` int64. No line separates the classes.
+    """
+    if n < 4 or n % 4:
+        raise ValueError(f"n must be a positive multiple of 4, got {n}")
+    rng = np.random.default_rng(seed)
+    centres = np.array([[1, 1], [-1, -1], [1, -1], [-1, 1]], dtype=np.float32)
+    labels = np.array([0, 0, 1, 1])
+    idx = np.repeat(np.arange(4), n // 4)
+    X = centres[idx] + noise * rng.standard_normal((n, 2)).astype(np.float32)
+    return X.astype(np.float32), labels[idx].astype(np.int64)
+
+
+def plot_decision_boundary(ax, predict: Callable[[np.ndarray], np.ndarray], X, y, title=""):
+    """Shade the class ``predict`` gives on a grid over ``X`` ``(n, 2)`` and scatter ``X``.
+
+    ``predict`` maps an ``(m, 2)`` float32 array to ``(m,)`` labels.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"plot_decision_boundary needs X of shape (n, 2), got {X.shape}")
+    lo, hi = X.min(0) - 0.5, X.max(0) + 0.5
+    g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    grid = np.c_[g1.ravel(), g2.ravel()].astype(np.float32)  # (40000, 2)
+    Z = np.asarray(predict(grid)).reshape(g1.shape)
+    ax.contourf(g1, g2, Z, levels=[-0.5, 0.5, 1.5], colors=["#c6dbef", "#fdd0a2"], alpha=0.8)
+    ax.scatter(X[:, 0], X[:, 1], c=np.asarray(y), cmap="coolwarm", s=8, edgecolors="none")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(title)
+    return ax
