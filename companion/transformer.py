@@ -8,6 +8,12 @@ each), as in GPT-2 and GPT-3. Attention is written out explicitly (:func:`causal
 and also offered through PyTorch's fused ``F.scaled_dot_product_attention``; the tests prove
 the two agree. GPT-3's alternating sparse attention changes no parameter count and is
 not modelled.
+
+Generation (:meth:`GPT.generate`) can keep a key-value cache (:class:`KVCache`): the keys and
+values of past positions are stored, so each new token costs one position's work instead of
+the whole context's; the tokens are the same as without the cache (tested).
+Counting: :func:`gpt_parameter_formula` (the 12·L·d² rule) and
+:func:`estimate_flops_per_token` (≈ 6N for training, plus attention).
 """
 
 from __future__ import annotations
@@ -48,29 +54,69 @@ GPT3_175B = GPTConfig(n_layer=96, n_head=96, n_embd=12288, block_size=2048)
 
 
 def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Explicit masked scaled dot-product attention. q, k, v: (B, H, T, D) -> (B, H, T, D)."""
-    T = q.size(-2)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (B, H, T, T)
-    future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
+    """Explicit masked scaled dot-product attention, eq. (ch07-attention).
+
+    q: (B, H, T_q, D), k, v: (B, H, T_k, D) with T_q <= T_k -> (B, H, T_q, D). The queries are
+    the last T_q positions (T_q < T_k when a key-value cache holds the earlier ones).
+    """
+    t_q, t_k = q.size(-2), k.size(-2)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (B, H, T_q, T_k)
+    future = torch.ones(t_q, t_k, dtype=torch.bool, device=q.device).triu(t_k - t_q + 1)
     scores = scores.masked_fill(future, float("-inf"))
     return scores.softmax(dim=-1) @ v
+
+
+class KVCache:
+    """Keys and values of the positions seen so far, one (k, v) pair per layer.
+
+    Each k, v: (B, H, T_past, D). :meth:`GPT.forward` appends to it when given one.
+    """
+
+    def __init__(self, n_layer: int):
+        self.layers: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * n_layer
+
+    def __len__(self) -> int:  # number of cached positions
+        first = self.layers[0]
+        return 0 if first is None else first[0].size(-2)
+
+    def update(self, i: int, k: torch.Tensor, v: torch.Tensor):
+        """Append this step's k, v (B, H, T_new, D) to layer i; return all of them."""
+        if self.layers[i] is not None:
+            k = torch.cat((self.layers[i][0], k), dim=-2)
+            v = torch.cat((self.layers[i][1], v), dim=-2)
+        self.layers[i] = (k, v)
+        return k, v
 
 
 class CausalSelfAttention(nn.Module):
     def __init__(self, cfg: GPTConfig, fused: bool = True):
         super().__init__()
-        self.n_head, self.fused = cfg.n_head, fused
+        self.n_head, self.n_embd, self.fused = cfg.n_head, cfg.n_embd, fused
         self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
         self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.dropout = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, T, C)
+    def heads(self, x: torch.Tensor):
+        """x: (B, T, C) -> q, k, v, each (B, H, T, D)."""
         B, T, C = x.shape
+        if C != self.n_embd:
+            raise ValueError(f"expected input (B, T, n_embd={self.n_embd}), got {tuple(x.shape)}")
         q, k, v = self.qkv(x).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        return (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0):
+        B, T, C = x.shape  # x: (B, T, C)
+        q, k, v = self.heads(x)
+        if cache is not None:
+            k, v = cache.update(layer, k, v)  # (B, H, T_past + T, D)
         if self.fused:
             p = self.dropout.p if self.training else 0.0
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+            t_k = k.size(-2)
+            if T == t_k or T == 1:  # whole sequence, or one new token that may see everything
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=T > 1)
+            else:  # several new tokens after a cache: causal mask aligned to the end
+                mask = torch.ones(T, t_k, dtype=torch.bool, device=x.device).tril(t_k - T)
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
         else:
             y = causal_attention(q, k, v)
         y = y.transpose(1, 2).reshape(B, T, C)  # re-join the heads
@@ -96,8 +142,12 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x))
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0):
+        """x: (B, T, C) -> (B, T, C), eq. (ch07-block): x + attn(ln1(x)), then + mlp(ln2(x))."""
+        C = self.ln1.normalized_shape[0]
+        if x.ndim != 3 or x.size(-1) != C:
+            raise ValueError(f"expected input (B, T, n_embd={C}), got {tuple(x.shape)}")
+        x = x + self.attn(self.ln1(x), cache, layer)
         return x + self.mlp(self.ln2(x))
 
 
@@ -125,23 +175,94 @@ class GPT(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        """idx: (B, T) token ids -> logits (B, T, V)."""
-        if idx.ndim != 2 or idx.dtype != torch.long:
+    def _check_ids(self, idx: torch.Tensor, past: int = 0) -> None:
+        if not torch.is_tensor(idx) or idx.ndim != 2 or idx.dtype != torch.long:
+            got = f"{tuple(idx.shape)} {idx.dtype}" if torch.is_tensor(idx) else type(idx).__name__
+            raise ValueError(f"idx must be a (B, T) tensor of int64 token ids, got {got}")
+        if idx.numel() and (idx.min() < 0 or idx.max() >= self.cfg.vocab_size):
             raise ValueError(
-                f"idx must be a (B, T) tensor of int64 token ids, got "
-                f"{tuple(idx.shape)} {idx.dtype}"
+                f"token ids must lie in [0, vocab_size={self.cfg.vocab_size}), got "
+                f"[{idx.min().item()}, {idx.max().item()}]"
             )
-        T = idx.size(1)
-        if T > self.cfg.block_size:
+        if past + idx.size(1) > self.cfg.block_size:
             raise ValueError(
-                f"sequence length {T} exceeds the context size block_size={self.cfg.block_size}"
+                f"sequence length {past + idx.size(1)} exceeds the context size "
+                f"block_size={self.cfg.block_size}"
             )
-        pos = torch.arange(T, device=idx.device)
+
+    def forward(self, idx: torch.Tensor, kv_cache: KVCache | None = None) -> torch.Tensor:
+        """idx: (B, T) token ids -> logits (B, T, V).
+
+        With ``kv_cache``, idx holds the *new* tokens only; they sit at positions
+        len(cache)..len(cache)+T-1, and their keys and values are appended to the cache.
+        """
+        past = 0 if kv_cache is None else len(kv_cache)
+        self._check_ids(idx, past)
+        pos = torch.arange(past, past + idx.size(1), device=idx.device)
         x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))  # (B, T, C)
-        for block in self.blocks:
-            x = block(x)
+        for i, block in enumerate(self.blocks):
+            x = block(x, kv_cache, i)
         return self.lm_head(self.ln_f(x))
+
+    @torch.no_grad()
+    def attention_maps(self, idx: torch.Tensor) -> list[torch.Tensor]:
+        """The attention weights of every layer, computed explicitly: a list of (B, H, T, T)."""
+        from companion.attention import scaled_dot_product_attention
+
+        self._check_ids(idx)
+        x = self.tok_emb(idx) + self.pos_emb(torch.arange(idx.size(1), device=idx.device))
+        maps = []
+        for block in self.blocks:
+            q, k, v = block.attn.heads(block.ln1(x))
+            maps.append(scaled_dot_product_attention(q, k, v, is_causal=True)[1])
+            x = block(x)
+        return maps
+
+    @torch.no_grad()
+    def generate(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        use_cache: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Extend idx (B, T) by ``max_new_tokens`` tokens -> (B, T + max_new_tokens).
+
+        ``temperature=0`` picks the most likely token (greedy); otherwise tokens are sampled
+        from softmax(logits / temperature), restricted to the ``top_k`` most likely. Once the
+        sequence fills the context, the oldest tokens drop out of it (sliding window) and the
+        cache is rebuilt, so ``use_cache`` never changes the tokens.
+        """
+        self._check_ids(idx[:, -self.cfg.block_size :] if torch.is_tensor(idx) else idx)
+        if max_new_tokens < 0 or temperature < 0:
+            raise ValueError(
+                f"need max_new_tokens >= 0 and temperature >= 0, got "
+                f"{max_new_tokens}, {temperature}"
+            )
+        if top_k is not None and not 1 <= top_k <= self.cfg.vocab_size:
+            raise ValueError(f"top_k must lie in [1, {self.cfg.vocab_size}], got {top_k}")
+        was_training, cache = self.training, None
+        self.eval()
+        for _ in range(max_new_tokens):
+            if cache is not None and len(cache) < self.cfg.block_size:
+                logits = self(idx[:, -1:], kv_cache=cache)  # one new position
+            else:  # first step, no cache, or a full window: run on the last block_size tokens
+                cache = KVCache(self.cfg.n_layer) if use_cache else None
+                logits = self(idx[:, -self.cfg.block_size :], kv_cache=cache)
+            logits = logits[:, -1, :]  # (B, V)
+            if temperature == 0:
+                nxt = logits.argmax(dim=-1, keepdim=True)
+            else:
+                logits = logits / temperature
+                if top_k is not None:
+                    kth = torch.topk(logits, top_k).values[:, -1:]
+                    logits = logits.masked_fill(logits < kth, float("-inf"))
+                nxt = torch.multinomial(logits.softmax(dim=-1), 1, generator=generator)
+            idx = torch.cat((idx, nxt), dim=1)
+        self.train(was_training)
+        return idx
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -159,3 +280,22 @@ def gpt_parameter_formula(cfg: GPTConfig) -> int:
     if not (cfg.bias and cfg.tie_weights):
         raise NotImplementedError("closed form written for bias=True, tie_weights=True")
     return L * (12 * d * d + 13 * d) + (cfg.vocab_size + cfg.block_size) * d + 2 * d
+
+
+def estimate_flops_per_token(
+    cfg: GPTConfig, seq_len: int | None = None, training: bool = True
+) -> int:
+    """FLOPs per token of :class:`GPT` (Chapter 7, "Counting"; Kaplan et al. 2020, Table 1).
+
+    Forward: 2 FLOPs (a multiply and an add) per weight of every matrix product,
+    2·(12·L·d² + V·d) with the LM head, plus attention's QKᵀ and (weights)·V,
+    2·2·L·T·d for a context of T = ``seq_len`` (default ``block_size``) tokens. Training
+    adds the backward pass, about twice the forward: 3 × forward ≈ 6N + 12·L·T·d.
+    Embedding look-ups, LayerNorms, softmax and biases are ignored (a fraction of a percent).
+    """
+    T = cfg.block_size if seq_len is None else seq_len
+    if not 1 <= T <= cfg.block_size:
+        raise ValueError(f"seq_len must lie in [1, block_size={cfg.block_size}], got {T}")
+    d, L = cfg.n_embd, cfg.n_layer
+    forward = 2 * (12 * L * d * d + cfg.vocab_size * d) + 4 * L * T * d
+    return 3 * forward if training else forward

@@ -11,6 +11,7 @@ from torch.testing import assert_close
 
 from companion import forecasting, rnn
 from companion.data import sequences
+from companion.data.text import CharTokenizer, language_model_windows, load_pydoc_topics
 
 PAIRS = [(rnn.RNN, nn.RNN), (rnn.LSTM, nn.LSTM), (rnn.GRU, nn.GRU)]
 ids = ["rnn", "lstm", "gru"]
@@ -171,13 +172,13 @@ def test_sequence_loaders_are_offline_and_real():
     assert 310 < co2.values[0] < 320 and 365 < co2.values[-1] < 375  # ppm, 1958 and 2001
     spots = sequences.load_sunspots()
     assert len(spots) == 309 and spots.index[0] == 1700
-    text = sequences.load_pydoc_text(max_chars=5000)
+    text = load_pydoc_topics(max_chars=5000, ascii_only=True)
     assert len(text) == 5000 and text.isascii()
-    vocab = sequences.CharVocab(text)
+    vocab = CharTokenizer(text)
     ids = vocab.encode(text[:100])
     assert vocab.decode(ids) == text[:100]
-    X, Y = sequences.char_windows(ids, seq_len=10)
+    X, Y = language_model_windows(ids, block_size=10)
     assert X.shape == Y.shape == (9, 10)
     assert torch.equal(X[:, 1:], Y[:, :-1])
-    with pytest.raises(ValueError, match="vocabulary"):
+    with pytest.raises(ValueError, match="alphabet"):
         vocab.encode("\u00e9")
