@@ -16,8 +16,10 @@ except ImportError:  # pragma: no cover - exercised in Colab
     _myst_glue = None
 
 
-def glue(name: str, value: Any, display: bool = False) -> Any:
-    """Glue ``value`` under ``name`` for the prose (myst-nb); return ``value``.
+def glue(name: str, value: Any, display: bool = False) -> None:
+    """Glue ``value`` under ``name`` for the prose (myst-nb).
+
+    It returns nothing, so a cell that ends with ``glue(...)`` shows no stray value.
 
     ``display=True`` also shows the value in the cell's output of the built book.
     """
@@ -27,4 +29,3 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
         _myst_glue(name, value, display=display)
     else:  # outside the book build the prose cannot show it, so show it here
         print(f"{name} = {value}")
-    return value
