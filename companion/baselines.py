@@ -33,11 +33,11 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
-from threadpoolctl import threadpool_limits
 from torch import nn
 
 from companion.data import Split
 from companion.mlp import MLP, count_parameters
+from companion.runtime import cpu_threads
 from companion.train import accuracy, fit
 
 __all__ = [
@@ -109,15 +109,10 @@ def compare_models(
         return _compare(
             split, hidden, epochs, lr, batch_size, standardize, seed, device, return_models
         )
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            return _compare(
-                split, hidden, epochs, lr, batch_size, standardize, seed, device, return_models
-            )
-    finally:
-        torch.set_num_threads(before)
+    with cpu_threads(threads):
+        return _compare(
+            split, hidden, epochs, lr, batch_size, standardize, seed, device, return_models
+        )
 
 
 def _compare(split, hidden, epochs, lr, batch_size, standardize, seed, device, return_models):

@@ -110,14 +110,24 @@ def grade(path: str | Path, timeout: int = 600) -> Grade:
         resources={"metadata": {"path": str(Path(path).parent)}},
     ).execute()
     passed, failed = [], []
+    stub_left = False  # did the solution cells before this check still raise the stub?
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or "check" not in tags(cell):
+        if cell.cell_type != "code":
             continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if errors:
+        if "solution" in tags(cell):
+            stub_left = stub_left or any(e["ename"] == "NotImplementedError" for e in errors)
+        if "check" not in tags(cell):
+            continue
+        if errors and stub_left:
+            failed.append(
+                (i, "not attempted: a solution cell above still raises NotImplementedError")
+            )
+        elif errors:
             failed.append((i, f"{errors[0]['ename']}: {errors[0]['evalue']}"[:300]))
         else:
             passed.append(i)
+        stub_left = False
     return Grade(passed, failed)
 
 

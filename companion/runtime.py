@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,3 +104,24 @@ def is_quiet() -> bool:
 def describe(device: torch.device, profile: Profile) -> str:
     """One line a setup cell prints: what runs where."""
     return f"torch {torch.__version__} | device: {device} | profile: {profile.name}"
+
+
+@contextmanager
+def cpu_threads(n: int) -> Iterator[None]:
+    """Run a block with ``n`` CPU threads for torch and for NumPy/scikit-learn's BLAS.
+
+    Tiny models (a few thousand parameters) train faster on one thread: with more, the
+    threads mostly wait for each other, and on a busy machine many times slower. The
+    previous settings are restored on exit.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(before)

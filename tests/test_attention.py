@@ -18,14 +18,7 @@ from companion.attention import (
     sinusoidal_positional_encoding,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread avoids thread-pool overhead on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _qkv(B=2, H=3, Tq=5, Tk=5, D=4, seed=0):

@@ -17,14 +17,7 @@ from companion.data import load_digits
 from companion.mlp import MLP
 from companion.train import accuracy, fit
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks train fastest on one thread (and many times faster on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -54,4 +54,13 @@ def test_grade_counts_passing_checks(tmp_path):
     assert instructor.main(["student", str(FIXTURE), "--out", str(tmp_path)]) == 0
     (tmp_path / FIXTURE.name).rename(student)
     result = instructor.grade(student)
-    assert result.score == "0/1" and "NameError" in result.failed[0][1]
+    assert result.score == "0/1" and "not attempted" in result.failed[0][1]
+
+
+def test_grade_reports_a_wrong_answer_with_the_checks_message(tmp_path):
+    nb = nbformat.read(FIXTURE, as_version=4)
+    nb.cells[3].source = "base = 3\n### BEGIN SOLUTION\nanswer = base * 2\n### END SOLUTION"
+    wrong = tmp_path / "wrong.ipynb"
+    nbformat.write(nb, wrong)
+    result = instructor.grade(wrong)
+    assert result.score == "0/1" and "answer is 6, expected 9" in result.failed[0][1]

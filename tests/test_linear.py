@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from threadpoolctl import threadpool_limits
 
 from companion import linear as L
 from companion.data import load_breast_cancer, load_digits
@@ -17,14 +16,7 @@ from companion.exercises import CheckFailed, ch03
 DT = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These problems are tiny: one thread avoids the overhead (and contention) of two."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -61,3 +61,13 @@ def test_quiet_follows_ci_variables(monkeypatch):
     assert not runtime.is_quiet()
     monkeypatch.setenv("CI", "true")
     assert runtime.is_quiet()
+
+
+def test_cpu_threads_sets_and_restores():
+    before = torch.get_num_threads()
+    with runtime.cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="positive int"):
+        with runtime.cpu_threads(0):
+            pass
