@@ -285,12 +285,13 @@ def gpt_parameter_formula(cfg: GPTConfig) -> int:
 def estimate_flops_per_token(
     cfg: GPTConfig, seq_len: int | None = None, training: bool = True
 ) -> int:
-    """FLOPs per token of :class:`GPT` (Chapter 7, "Counting"; Kaplan et al. 2020, Table 1).
+    """FLOPs per token of :class:`GPT` (Chapter 7, "Counting"; after Kaplan et al. 2020, Tab. 1).
 
     Forward: 2 FLOPs (a multiply and an add) per weight of every matrix product,
     2·(12·L·d² + V·d) with the LM head, plus attention's QKᵀ and (weights)·V,
-    2·2·L·T·d for a context of T = ``seq_len`` (default ``block_size``) tokens. Training
-    adds the backward pass, about twice the forward: 3 × forward ≈ 6N + 12·L·T·d.
+    2·2·L·T·d for a context of T = ``seq_len`` (default ``block_size``) tokens; Kaplan et
+    al. count only QKᵀ, 2·L·T·d. Training adds the backward pass, about twice the forward:
+    3 × forward ≈ 6N + 12·L·T·d.
     Embedding look-ups, LayerNorms, softmax and biases are ignored (a fraction of a percent).
     """
     T = cfg.block_size if seq_len is None else seq_len

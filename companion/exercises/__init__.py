@@ -28,10 +28,27 @@ class CheckFailed(AssertionError):
     """The answer is not right yet; the message says why."""
 
 
-def passed(message: str) -> bool:
+class Passed:
+    """What a check returns for a right answer: truthy, and silent as a cell's last value
+    (the message has already been printed), so a page never shows a stray ``True``."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"Passed({self.message!r})"
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+def passed(message: str) -> Passed:
     """Report a correct answer."""
     print(f"Correct: {message}")
-    return True
+    return Passed(message)
 
 
 def _as_tensor(value, what: str) -> torch.Tensor:

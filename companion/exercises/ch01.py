@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from companion.exercises import CheckFailed, expect_close, expect_integer, passed
+from companion.exercises import CheckFailed, Passed, expect_close, expect_integer, passed
 from companion.history import TIMELINE, training_flops
 
 # Exercise ch01-conv2: AlexNet's conv2, 256 filters of 5x5 over 48 channels (groups=2), + biases.
@@ -18,7 +18,7 @@ BERT_BASE_POOLER = 768 * 768 + 768
 CHINCHILLA_N, CHINCHILLA_D = 70e9, 1.4e12
 
 
-def check_conv2_params(answer) -> bool:
+def check_conv2_params(answer) -> Passed:
     """Parameters of AlexNet's grouped conv2 (weights and biases)."""
     if answer == 256 * 5 * 5 * 96 + 256:
         raise CheckFailed(
@@ -37,7 +37,7 @@ def check_conv2_params(answer) -> bool:
     return passed(f"conv2 has {CONV2_PARAMS:,} parameters.")
 
 
-def check_bert_base_count(answer) -> bool:
+def check_bert_base_count(answer) -> Passed:
     """BERT-base's parameter count, pooler included."""
     if answer == BERT_BASE_PARAMS - BERT_BASE_POOLER:
         raise CheckFailed("you left out the pooler (a 768x768 dense layer with bias)")
@@ -51,7 +51,7 @@ def check_bert_base_count(answer) -> bool:
     return passed(f"BERT-base has {BERT_BASE_PARAMS:,} parameters; Devlin et al. round to 110M.")
 
 
-def check_chinchilla_flops(flops, pf_days) -> bool:
+def check_chinchilla_flops(flops, pf_days) -> Passed:
     """Training compute of Chinchilla by 6·N·D, in FLOPs and in petaflop/s-days."""
     want = training_flops(CHINCHILLA_N, CHINCHILLA_D)
     got = float(flops)
@@ -72,7 +72,7 @@ def check_chinchilla_flops(flops, pf_days) -> bool:
     return passed(f"about {want:.2e} FLOPs, {want / 8.64e19:,.0f} PF-days.")
 
 
-def check_chronological(order: Sequence[str]) -> bool:
+def check_chronological(order: Sequence[str]) -> Passed:
     """Events of :data:`companion.history.TIMELINE` (by their ``event`` text), oldest first."""
     years = {e.event: e.year for e in TIMELINE}
     if isinstance(order, str) or not isinstance(order, Sequence):

@@ -7,11 +7,18 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from companion.exercises import CheckFailed, expect_close, expect_integer, expect_shape, passed
+from companion.exercises import (
+    CheckFailed,
+    Passed,
+    expect_close,
+    expect_integer,
+    expect_shape,
+    passed,
+)
 from companion.mlp import ACTIVATIONS, activation_derivative, compose_linear, mlp_parameter_count
 
 
-def check_mlp_parameter_count(answer, widths: Sequence[int]) -> bool:
+def check_mlp_parameter_count(answer, widths: Sequence[int]) -> Passed:
     """Exercise ch02-count: weights + biases of an MLP with layer widths ``widths``."""
     widths = tuple(widths)
     expected = mlp_parameter_count(widths)
@@ -29,7 +36,7 @@ def check_mlp_parameter_count(answer, widths: Sequence[int]) -> bool:
     return passed(f"an MLP with widths {widths} has {expected:,} parameters")
 
 
-def check_composed_linear(W, b, first: nn.Linear, second: nn.Linear) -> bool:
+def check_composed_linear(W, b, first: nn.Linear, second: nn.Linear) -> Passed:
     """Exercise ch02-collapse: ``second(first(x)) == x @ W.T + b`` for every ``x``."""
     W_true, b_true = compose_linear([first, second])
     W_true, b_true = W_true.double(), b_true.double()
@@ -52,7 +59,7 @@ def check_composed_linear(W, b, first: nn.Linear, second: nn.Linear) -> bool:
     return passed("two linear layers without an activation are one linear layer")
 
 
-def check_activation_derivative(values, name: str, z) -> bool:
+def check_activation_derivative(values, name: str, z) -> Passed:
     """Exercise ch02-derivative: ``values`` must be d phi/dz of activation ``name`` at ``z``."""
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}")

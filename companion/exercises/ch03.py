@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 
 from companion import linear
-from companion.exercises import CheckFailed, _as_tensor, expect_close, passed
+from companion.exercises import CheckFailed, Passed, _as_tensor, expect_close, passed
 
 SEED_X = torch.arange(1.0, 6.0, dtype=torch.float64)  # the source's toy data, x = 1..5
 SEED_Y = 2.0 * SEED_X  # y = 2x: the right answer is b = 0, w = 2
 
 
-def check_largest_learning_rate(eta, X: torch.Tensor) -> bool:
+def check_largest_learning_rate(eta, X: torch.Tensor) -> Passed:
     """Exercise ``ch03-largest-lr``: ``eta`` should be ``2 / lambda_max((2/n) A^T A)``."""
     if torch.is_tensor(eta):
         eta = eta.item()
@@ -51,7 +51,7 @@ def ridge_gradient_reference(X, y, w, b, lam):
     return gw, gb
 
 
-def check_ridge_gradient(grad_fn) -> bool:
+def check_ridge_gradient(grad_fn) -> Passed:
     """Exercise ``ch03-ridge-gradient``: ``grad_fn(X, y, w, b, lam)`` returns ``(g_w, g_b)``."""
     if not callable(grad_fn):
         raise CheckFailed(f"pass your function itself, got {type(grad_fn).__name__}")
@@ -86,7 +86,7 @@ def check_ridge_gradient(grad_fn) -> bool:
     return passed("your ridge gradient matches torch.autograd")
 
 
-def check_seed_rule_fixed(lr, epochs) -> bool:
+def check_seed_rule_fixed(lr, epochs) -> Passed:
     """Exercise ``ch03-fix-seed``: the per-example rule with ``lr``, ``epochs`` reaches (0, 2)."""
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise CheckFailed(f"epochs should be a positive int, got {epochs!r}")

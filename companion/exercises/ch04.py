@@ -12,7 +12,7 @@ import math
 import torch
 
 from companion.autograd import Value
-from companion.exercises import CheckFailed, expect_close, expect_shape, passed
+from companion.exercises import CheckFailed, Passed, expect_close, expect_shape, passed
 
 
 def hidden_delta_problem() -> dict[str, torch.Tensor]:
@@ -25,7 +25,7 @@ def hidden_delta_problem() -> dict[str, torch.Tensor]:
     }
 
 
-def check_hidden_delta(delta) -> bool:
+def check_hidden_delta(delta) -> Passed:
     """Exercise ch04-hidden-delta: ``delta = (W_next^T delta_next) * tanh'(z)``."""
     p = hidden_delta_problem()
     back = p["W_next"].T @ p["delta_next"]
@@ -44,7 +44,7 @@ def check_hidden_delta(delta) -> bool:
     return passed("delta = (W_next^T delta_next) ⊙ f'(z), one entry per unit of this layer")
 
 
-def check_sin(sin) -> bool:
+def check_sin(sin) -> Passed:
     """Exercise ch04-sin: ``sin(x: Value) -> Value`` with a correct local backward."""
     for x0 in (-2.0, -0.3, 0.0, 0.7, 2.5):
         x = Value(x0)
@@ -89,7 +89,7 @@ def tiny_network_reference() -> dict[str, float]:
     return {k: p[k].grad.item() for k in ("w1", "b1", "w2", "b2")}
 
 
-def check_tiny_network(grads) -> bool:
+def check_tiny_network(grads) -> Passed:
     """Exercise ch04-tiny-network: a dict with keys ``w1, b1, w2, b2``."""
     if not isinstance(grads, dict) or set(grads) != {"w1", "b1", "w2", "b2"}:
         raise CheckFailed("answer with a dict with exactly the keys 'w1', 'b1', 'w2', 'b2'")

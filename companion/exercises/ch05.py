@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from companion.cnn import conv_output_size
-from companion.exercises import CheckFailed, expect_close, expect_shape, passed
+from companion.exercises import CheckFailed, Passed, expect_close, expect_shape, passed
 
 
-def check_output_size(fn) -> bool:
+def check_output_size(fn) -> Passed:
     """Exercise ch05-output-size: ``fn(n, k, p, s)`` is the output length (eq. ch05-out-size)."""
     if not callable(fn):
         raise CheckFailed(f"pass your function itself, got {type(fn).__name__}")
@@ -48,7 +48,7 @@ def check_output_size(fn) -> bool:
     )
 
 
-def check_reflect_pad(fn) -> bool:
+def check_reflect_pad(fn) -> Passed:
     """Exercise ch05-reflect-pad: ``fn(x, p)`` pads (N, C, H, W) by reflection, like
     ``F.pad(x, (p, p, p, p), mode="reflect")``."""
     if not callable(fn):
@@ -88,7 +88,7 @@ def _stripe_images() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return flat, horizontal, vertical
 
 
-def check_line_detector(kernel) -> bool:
+def check_line_detector(kernel) -> Passed:
     """Exercise ch05-line-detector: a 3x3 kernel that responds to a thin horizontal line.
 
     It must give 0 on a flat image, a positive response on the line, and a clearly larger

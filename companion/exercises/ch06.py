@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from companion.exercises import CheckFailed, expect_close, expect_integer, passed
+from companion.exercises import CheckFailed, Passed, expect_close, expect_integer, passed
 
 
 def _gru_variants(x, h, w_ih, w_hh, b_ih, b_hh):
@@ -26,7 +26,7 @@ def _gru_variants(x, h, w_ih, w_hh, b_ih, b_hh):
     }
 
 
-def check_gru_cell(fn) -> bool:
+def check_gru_cell(fn) -> Passed:
     """``fn(x, h, w_ih, w_hh, b_ih, b_hh) -> h_t`` must equal ``nn.GRUCell``."""
     if not callable(fn):
         raise CheckFailed(f"pass your function itself, got {type(fn).__name__}")
@@ -61,7 +61,7 @@ def lstm_parameter_count(input_size: int, hidden_size: int, num_layers: int) -> 
     return total
 
 
-def check_lstm_parameter_count(answer, input_size=10, hidden_size=20, num_layers=2) -> bool:
+def check_lstm_parameter_count(answer, input_size=10, hidden_size=20, num_layers=2) -> Passed:
     """The number of parameters of ``nn.LSTM(input_size, hidden_size, num_layers)``."""
     want = lstm_parameter_count(input_size, hidden_size, num_layers)
     assert want == sum(p.numel() for p in nn.LSTM(input_size, hidden_size, num_layers).parameters())
@@ -77,7 +77,7 @@ def check_lstm_parameter_count(answer, input_size=10, hidden_size=20, num_layers
     return passed(f"{want:,} parameters")
 
 
-def check_temperature_probs(fn) -> bool:
+def check_temperature_probs(fn) -> Passed:
     """``fn(logits, temperature)`` -> probabilities ``softmax(logits / temperature)``."""
     if not callable(fn):
         raise CheckFailed(f"pass your function itself, got {type(fn).__name__}")
@@ -91,7 +91,7 @@ def check_temperature_probs(fn) -> bool:
     return passed("low temperature sharpens, high temperature flattens the distribution")
 
 
-def check_sunspot_seasonal_naive(answer) -> bool:
+def check_sunspot_seasonal_naive(answer) -> Passed:
     """MAE of the 11-year seasonal-naive forecast over the last 60 sunspot years."""
     from companion.data.sequences import load_sunspots
     from companion.forecasting import mae, naive, seasonal_naive

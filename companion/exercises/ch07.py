@@ -6,14 +6,14 @@ import torch
 import torch.nn.functional as F
 
 from companion.attention import padding_mask
-from companion.exercises import CheckFailed, expect_close, expect_integer, passed
+from companion.exercises import CheckFailed, Passed, expect_close, expect_integer, passed
 from companion.transformer import GPTConfig, gpt_parameter_formula
 
 # Exercise ch07-count: GPT-3 2.7B (Brown et al. 2020, Table 2.1), with GPT-2's vocabulary.
 GPT3_2P7B = GPTConfig(n_layer=32, n_head=32, n_embd=2560, block_size=2048)
 
 
-def check_padded_attention(fn) -> bool:
+def check_padded_attention(fn) -> Passed:
     """Exercise ``ch07-padding``: ``fn(q, k, v, lengths)`` -> (B, H, T, D) attention output
     in which no query attends to the padded keys (positions >= lengths[b])."""
     if not callable(fn):
@@ -53,7 +53,7 @@ def check_padded_attention(fn) -> bool:
     return passed("padded keys get zero weight and the real ones share all of it")
 
 
-def check_parameter_count(n) -> bool:
+def check_parameter_count(n) -> Passed:
     """Exercise ``ch07-count``: the exact parameter count of :data:`GPT3_2P7B`."""
     cfg, want = GPT3_2P7B, gpt_parameter_formula(GPT3_2P7B)
     d, L, V, T = cfg.n_embd, cfg.n_layer, cfg.vocab_size, cfg.block_size
@@ -79,7 +79,7 @@ def check_parameter_count(n) -> bool:
     return passed(f"{want:,} parameters, the '2.7B' of Brown et al. (2020)")
 
 
-def check_attention_crossover(T) -> bool:
+def check_attention_crossover(T) -> Passed:
     """Exercise ``ch07-crossover``: the context length at which attention's 12·L·T·d training
     FLOPs per token equal 6·N with N = 12·L·d², for GPT-3 (d = 12288): T = 6d."""
     d = 12288
