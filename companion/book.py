@@ -25,6 +25,10 @@ def glue(name: str, value: Any, display: bool = False) -> None:
     """
     if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"glue name must be letters, digits, '-' or '_', got {name!r}")
+    # NumPy scalars and 0-d tensors print as "np.float64(...)" / "tensor(...)", which
+    # {glue:text}`name:.2f` cannot format: glue the plain Python number instead.
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()
     if _myst_glue is not None:
         _myst_glue(name, value, display=display)
     else:  # outside the book build the prose cannot show it, so show it here

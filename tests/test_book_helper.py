@@ -21,3 +21,17 @@ def test_glue_hands_the_value_to_myst_nb(monkeypatch):
     monkeypatch.setattr(book, "_myst_glue", lambda n, v, display: seen.update({n: (v, display)}))
     book.glue("acc", 0.97)
     assert seen == {"acc": (0.97, False)}
+
+
+def test_glue_turns_numpy_and_torch_scalars_into_python_numbers(monkeypatch):
+    import numpy as np
+    import torch
+
+    seen = {}
+    monkeypatch.setattr(book, "_myst_glue", lambda n, v, display: seen.update({n: v}))
+    book.glue("a", np.float64(9.5))
+    book.glue("b", torch.tensor(3))
+    book.glue("c", np.array([1.0, 2.0]))  # arrays are left alone
+    assert type(seen["a"]) is float and seen["a"] == 9.5
+    assert type(seen["b"]) is int and seen["b"] == 3
+    assert isinstance(seen["c"], np.ndarray)
