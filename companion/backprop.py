@@ -21,25 +21,27 @@ check them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import torch
 from torch import nn
 
-# name -> (f, f'); f' is written in terms of z
-ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "sigmoid": (torch.sigmoid, lambda z: torch.sigmoid(z) * (1 - torch.sigmoid(z))),
-    "tanh": (torch.tanh, lambda z: 1 - torch.tanh(z) ** 2),
-    "relu": (torch.relu, lambda z: (z > 0).to(z.dtype)),
-    "identity": (lambda z: z, torch.ones_like),
-}
+from companion.mlp import ACTIVATIONS, activation_derivative
+
+# The activations this chapter's manual backward pass supports; f and f' (written in terms
+# of z) come from companion.mlp, the one place the book defines them.
+SUPPORTED_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 _MODULES = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 INITS = ("default", "xavier", "he")
 
 
 def _activation(name: str) -> tuple[Callable, Callable]:
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
+    """(f, f') for ``name``; f' maps z to df/dz element-wise."""
+    if name not in SUPPORTED_ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {name!r}; expected one of {sorted(SUPPORTED_ACTIVATIONS)}"
+        )
+    return ACTIVATIONS[name], partial(activation_derivative, name)
 
 
 def init_layer(n_in: int, n_out: int, scheme: str, generator, dtype) -> tuple:
