@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-import torch
 from torch import nn
 
 from companion.architectures import alexnet, dqn, resnet50, resnet152, vgg16
 from companion.bert import BERT_BASE, BERT_LARGE, Bert
+from companion.parameters import count_on_meta
 from companion.transformer import GPT, GPT2_SMALL, GPT2_XL, GPT3_175B
 
 __all__ = ["Event", "TIMELINE", "ModelEntry", "MODELS", "count_on_meta", "training_flops",
@@ -117,28 +117,6 @@ MODELS: tuple[ModelEntry, ...] = (
     ModelEntry("GPT-3", 2020, partial(GPT, GPT3_175B), 175e9, "brown2020language",
                "Table 2.1: '175.0B'; Table D.1 lists 174,600M"),
 )  # fmt: skip
-
-
-def count_on_meta(builder: Callable[[], nn.Module]) -> int:
-    """Build ``builder()`` on the ``meta`` device and return its number of parameters.
-
-    On ``meta`` a tensor has a shape and a dtype but no storage, so even GPT-3 is built in
-    well under a second without allocating its 700 GB of float32 weights. A matrix shared by
-    two modules (GPT-2's tied embedding and output layer) counts once.
-    """
-    if not callable(builder):
-        raise TypeError(f"builder must be a zero-argument callable returning an nn.Module, "
-                        f"got {type(builder).__name__}")  # fmt: skip
-    with torch.device("meta"):
-        model = builder()
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"builder returned {type(model).__name__}, expected an nn.Module")
-    params = list(model.parameters())  # nn.Module.parameters() already drops duplicates
-    off_meta = [p.device for p in params if p.device.type != "meta"]
-    if off_meta:
-        raise RuntimeError(f"builder allocated parameters on {off_meta[0]}; construct every "
-                           "tensor on the current (default) device")  # fmt: skip
-    return sum(p.numel() for p in params)
 
 
 def _positive_finite(value, name: str) -> float:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from companion.transformer import count_parameters  # one definition for the whole book
+from companion.parameters import count_parameters  # one definition for the whole book
 
 __all__ = [
     "ACTIVATIONS",

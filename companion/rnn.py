@@ -22,6 +22,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from companion.parameters import count_parameters  # noqa: F401 - re-exported for the chapter
+
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
@@ -361,12 +363,6 @@ class LSTM(_Layer):
 
 
 # -------------------------------------------------------------------- training helpers
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable scalars. For one recurrent layer with ``G`` gate blocks,
-    input size ``I`` and hidden size ``H``: ``G * (H*I + H*H + 2*H)`` (Eq. ch06-params)."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
 def clip_grad_norm(parameters: Iterable[torch.Tensor], max_norm: float) -> torch.Tensor:
     """Gradient clipping by the global norm (Section 6.3, Eq. (ch06-clip)), from scratch.
 

@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion.parameters import count_parameters  # noqa: F401 - re-exported for the chapter
+
 
 @dataclass(frozen=True)
 class GPTConfig:
@@ -263,11 +265,6 @@ class GPT(nn.Module):
             idx = torch.cat((idx, nxt), dim=1)
         self.train(was_training)
         return idx
-
-
-def count_parameters(model: nn.Module) -> int:
-    """Number of distinct parameters (a tied matrix counts once)."""
-    return sum(p.numel() for p in model.parameters())
 
 
 def gpt_parameter_formula(cfg: GPTConfig) -> int:

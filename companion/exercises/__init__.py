@@ -19,6 +19,7 @@ The exercise format every chapter follows (see README, "Writing a chapter"):
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -105,13 +106,27 @@ def expect_close(
     raise CheckFailed(msg + (f". Hint: {hint}" if hint else ""))
 
 
+def as_integer(value, what: str) -> int:
+    """``value`` as a Python int if it is a whole number in any common type: ``int``, a
+    NumPy integer, an integral float (``4810.0``), or a one-element tensor or array of
+    those. Anything else fails with a :class:`CheckFailed` that says what was given."""
+    if isinstance(value, bool):
+        raise CheckFailed(f"{what} should be a whole number, got the bool {value!r}")
+    if torch.is_tensor(value) or hasattr(value, "__array__") or isinstance(value, (list, tuple)):
+        t = torch.as_tensor(value)
+        if t.numel() != 1:
+            raise CheckFailed(f"{what} should be one number, got shape {tuple(t.shape)}")
+        value = t.item()
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    raise CheckFailed(f"{what} should be a whole number, got {value!r}")
+
+
 def expect_integer(value, expected: int, what: str, hint: str = "") -> None:
-    """Fail unless ``value`` is the integer ``expected`` (counts, sizes)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        if torch.is_tensor(value) and value.numel() == 1:
-            value = int(value.item())
-        else:
-            raise CheckFailed(f"{what} should be an int, got {type(value).__name__}")
+    """Fail unless ``value`` is the integer ``expected`` (counts, sizes), in any numeric type."""
+    value = as_integer(value, what)
     if value != expected:
         diff = value - expected
         msg = f"{what} is {value:,}, expected {expected:,} ({'+' if diff > 0 else ''}{diff:,})"
