@@ -25,8 +25,8 @@ from collections.abc import Sequence
 import torch
 
 from companion.validation import (
-    check_choice,
     check_index_tensor,
+    check_int,
     check_positive,
     check_positive_int,
 )
