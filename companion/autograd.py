@@ -8,7 +8,15 @@ eq. (ch04-chain-local):  ``child.grad += (d self / d child) * self.grad``.
 ``grad`` is complete before it is passed on to its children.
 
 Operations: ``+ - * /``, ``**`` by a constant, unary ``-``, :meth:`exp`, :meth:`log`,
-:meth:`tanh`, :meth:`sigmoid`, :meth:`relu`. Anything else raises ``TypeError``.
+:meth:`tanh`, :meth:`sigmoid`, :meth:`relu`. Combining a ``Value`` with anything but a
+``Value`` or a real number raises ``TypeError``; an operation the engine lacks (``.sin()``)
+is Python's ordinary ``AttributeError``.
+
+Gradients **accumulate**, as in PyTorch and micrograd: :meth:`Value.backward` adds
+d(output)/d(leaf) to every leaf's ``grad``, so a second ``backward`` (or a second loss)
+adds again. Call :meth:`Value.zero_grad` (or set ``leaf.grad = 0.0``) before each new
+gradient, as you would call ``optimizer.zero_grad()`` in PyTorch. Inner nodes hold the
+gradient of the latest ``backward`` only.
 The design follows Karpathy's micrograd; :mod:`companion.autograd_graph` draws the graph.
 """
 
@@ -16,11 +24,6 @@ from __future__ import annotations
 
 import math
 from numbers import Real
-
-
-class UnsupportedOperationError(TypeError, AttributeError):
-    """The engine has no such operation (a ``TypeError``; also an ``AttributeError`` so
-    that ``hasattr`` and ``copy`` keep working)."""
 
 
 def _is_number(x) -> bool:
@@ -156,14 +159,6 @@ class Value:
     def relu(self) -> Value:
         return self._unary(max(self.data, 0.0), float(self.data > 0), "relu")
 
-    def __getattr__(self, name):  # only reached for attributes that do not exist
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise UnsupportedOperationError(
-            f"the engine has no operation {name!r}; supported: + - * / ** neg exp log tanh "
-            "sigmoid relu (Chapter 4, exercise 'add an operation' shows how to add one)"
-        )
-
     # ---- reverse mode ----
     def topological_order(self) -> list[Value]:
         """Every node this one depends on, children before parents (iterative DFS)."""
@@ -179,10 +174,20 @@ class Value:
         return order
 
     def backward(self) -> None:
-        """Fill ``grad`` of every node with d(self)/d(node), eq. (ch04-chain-local)."""
+        """Add d(self)/d(leaf) to ``grad`` of every leaf, eq. (ch04-chain-local).
+
+        Inner nodes are reset first (their ``grad`` is this pass's only), leaves accumulate
+        across calls like ``torch.Tensor.grad``: see :meth:`zero_grad`.
+        """
         order = self.topological_order()
         for node in order:
-            node.grad = 0.0
-        self.grad = 1.0
+            if node.children:
+                node.grad = 0.0
+        self.grad += 1.0  # d self / d self (added: self may be a leaf with a gradient)
         for node in reversed(order):
             node._backward()
+
+    def zero_grad(self) -> None:
+        """Set ``grad = 0`` on every node of the graph that ends in this one."""
+        for node in self.topological_order():
+            node.grad = 0.0

@@ -20,6 +20,12 @@ What "number of learned parameters" means differs between model families
 
 :func:`xor_blobs` makes the XOR problem of §2.3 (no straight line separates it) and
 :func:`plot_decision_boundary` draws what a classifier learned in two dimensions.
+
+Input policy (:mod:`companion.validation`): hyper-parameters are checked at the boundary
+(positive int epochs and batch size, a finite positive learning rate, a tuple of positive
+int hidden widths, a real ``bool`` for flags) and a wrong one raises a ``TypeError`` or
+``ValueError`` naming it. :func:`plot_decision_boundary` converts ``X`` and ``y`` with
+``np.asarray`` (it only draws); ``compare_models`` takes a :class:`companion.data.Split`.
 """
 
 from __future__ import annotations
@@ -39,6 +45,14 @@ from companion.data import Split
 from companion.mlp import MLP, count_parameters
 from companion.runtime import cpu_threads
 from companion.train import accuracy, fit
+from companion.validation import (
+    check_bool,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+    describe,
+)
 
 __all__ = [
     "PARAMETER_DEFINITIONS",
@@ -58,6 +72,10 @@ PARAMETER_DEFINITIONS = {
 
 def learned_parameter_count(model) -> int:
     """Numbers a fitted model holds, by the definitions in the module docstring."""
+    fitted_attr = {LogisticRegression: "coef_", DecisionTreeClassifier: "tree_", SVC: "support_"}
+    for cls, attr in fitted_attr.items():
+        if isinstance(model, cls) and not hasattr(model, attr):
+            raise ValueError(f"model: this {cls.__name__} is not fitted yet; call .fit(X, y) first")
     if isinstance(model, nn.Module):
         return count_parameters(model)
     if isinstance(model, LogisticRegression):
@@ -67,7 +85,7 @@ def learned_parameter_count(model) -> int:
     if isinstance(model, SVC):
         return int(model.support_vectors_.size + model.dual_coef_.size + model.intercept_.size)
     raise TypeError(
-        "expected a fitted LogisticRegression, DecisionTreeClassifier, SVC or nn.Module, "
+        "model must be a fitted LogisticRegression, DecisionTreeClassifier, SVC or nn.Module, "
         f"got {type(model).__name__}"
     )
 
@@ -105,6 +123,15 @@ def compare_models(
     other, and on a busy machine they slow training down many times. ``None`` leaves the
     thread settings alone.
     """
+    hidden = _check_hidden(hidden)
+    epochs = check_positive_int(epochs, "epochs")
+    lr = check_positive(lr, "lr")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    check_bool(standardize, "standardize")
+    seed = check_int(seed, "seed", min=0)
+    check_bool(return_models, "return_models")
+    if threads is not None:
+        threads = check_positive_int(threads, "threads")
     if threads is None:
         return _compare(
             split, hidden, epochs, lr, batch_size, standardize, seed, device, return_models
@@ -113,6 +140,16 @@ def compare_models(
         return _compare(
             split, hidden, epochs, lr, batch_size, standardize, seed, device, return_models
         )
+
+
+def _check_hidden(hidden) -> tuple[int, ...]:
+    """Hidden widths: a tuple or list of positive ints (empty: no hidden layer)."""
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+        raise TypeError(
+            f"hidden must be a tuple of ints such as (64,) (the widths of the hidden layers), "
+            f"got {describe(hidden)}"
+        )
+    return tuple(check_positive_int(h, f"hidden[{i}]") for i, h in enumerate(hidden))
 
 
 def _compare(split, hidden, epochs, lr, batch_size, standardize, seed, device, return_models):
@@ -172,8 +209,11 @@ def xor_blobs(n: int = 400, noise: float = 0.35, seed: int = 0) -> tuple[np.ndar
 
     Returns ``X`` ``(n, 2)`` float32 and ``y`` ``(n,)`` int64. No line separates the classes.
     """
-    if n < 4 or n % 4:
-        raise ValueError(f"n must be a positive multiple of 4, got {n}")
+    n = check_positive_int(n, "n")
+    if n % 4:
+        raise ValueError(f"n must be a positive multiple of 4 (four blobs), got {n}")
+    noise = check_nonnegative(noise, "noise")
+    seed = check_int(seed, "seed", min=0)
     rng = np.random.default_rng(seed)
     centres = np.array([[1, 1], [-1, -1], [1, -1], [-1, 1]], dtype=np.float32)
     labels = np.array([0, 0, 1, 1])
@@ -187,9 +227,14 @@ def plot_decision_boundary(ax, predict: Callable[[np.ndarray], np.ndarray], X, y
 
     ``predict`` maps an ``(m, 2)`` float32 array to ``(m,)`` labels.
     """
-    X = np.asarray(X)
+    if not callable(predict):
+        raise TypeError(f"predict must be a function of an (m, 2) array, got {describe(predict)}")
+    X = np.asarray(X.cpu() if torch.is_tensor(X) else X)
+    y = np.asarray(y.cpu() if torch.is_tensor(y) else y)
     if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"plot_decision_boundary needs X of shape (n, 2), got {X.shape}")
+        raise ValueError(f"X must have shape (n, 2) for a plot in the plane, got {X.shape}")
+    if y.shape != (len(X),):
+        raise ValueError(f"y must have shape ({len(X)},), one label per row of X, got {y.shape}")
     lo, hi = X.min(0) - 0.5, X.max(0) + 0.5
     g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
     grid = np.c_[g1.ravel(), g2.ravel()].astype(np.float32)  # (40000, 2)

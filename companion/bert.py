@@ -12,16 +12,23 @@ classifier) are not part of it: they are discarded after pre-training.
 Each encoder layer is PyTorch's fused ``nn.TransformerEncoderLayer`` (``activation="gelu"``,
 ``norm_first=False``), whose parameters are those of BERT's layer one for one:
 ``4C^2 + 4C`` (attention), ``2·C·I + I + C`` (feed-forward), ``4C`` (two LayerNorms).
+:func:`explicit_encoder_layer` writes such a layer out with :mod:`companion.attention` (the
+book's one attention implementation), following the layer's own activation and norm order.
+
+Token ids and segment ids are validated with :mod:`companion.validation` (int64/int32 tensors
+in range; a NumPy array or list is refused with a TypeError saying how to convert it).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from companion.attention import attention, check_model_input, merge_heads, split_heads
+from companion.validation import check_fraction, check_positive, check_tensor, describe
 
 __all__ = [
     "BertConfig",
@@ -50,8 +57,12 @@ class BertConfig:
         for name in ("vocab_size", "max_position", "type_vocab_size", "n_layer", "n_head",
                      "hidden", "intermediate"):  # fmt: skip
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be a positive int, got {value!r}")
+            if value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_fraction(self.dropout, "dropout")
+        check_positive(self.layer_norm_eps, "layer_norm_eps")
         if self.hidden % self.n_head:
             raise ValueError(f"hidden ({self.hidden}) must be divisible by n_head ({self.n_head})")
 
@@ -67,6 +78,8 @@ class Bert(nn.Module):
 
     def __init__(self, cfg: BertConfig = BERT_BASE):
         super().__init__()
+        if not isinstance(cfg, BertConfig):
+            raise TypeError(f"cfg must be a BertConfig, got {describe(cfg)}")
         self.cfg = cfg
         C = cfg.hidden
         self.tok_emb = nn.Embedding(cfg.vocab_size, C)
@@ -97,17 +110,16 @@ class Bert(nn.Module):
         Returns the hidden states (B, T, C) and the pooled ``[CLS]`` vector (B, C) (None
         without a pooler).
         """
-        if not torch.is_tensor(idx) or idx.ndim != 2 or idx.dtype != torch.long:
-            got = f"{tuple(idx.shape)} {idx.dtype}" if torch.is_tensor(idx) else type(idx).__name__
-            raise ValueError(f"idx must be a (B, T) int64 tensor of token ids, got {got}")
+        sizes: dict[str, int] = {}
+        self._check_ids(idx, "idx", self.cfg.vocab_size, sizes)
         T = idx.size(1)
         if T > self.cfg.max_position:
-            raise ValueError(f"sequence length {T} exceeds max_position={self.cfg.max_position}")
+            raise ValueError(f"idx: sequence length {T} exceeds max_position="
+                             f"{self.cfg.max_position}")  # fmt: skip
         if token_type is None:
             token_type = torch.zeros_like(idx)
-        elif token_type.shape != idx.shape:
-            raise ValueError(f"token_type must have the shape of idx {tuple(idx.shape)}, got "
-                             f"{tuple(token_type.shape)}")  # fmt: skip
+        else:
+            self._check_ids(token_type, "token_type", self.cfg.type_vocab_size, sizes)
         pos = torch.arange(T, device=idx.device)
         x = self.tok_emb(idx) + self.pos_emb(pos) + self.type_emb(token_type)  # (B, T, C)
         x = self.drop(self.emb_norm(x))
@@ -115,6 +127,19 @@ class Bert(nn.Module):
             x = layer(x)
         pooled = torch.tanh(self.pooler(x[:, 0])) if self.pooler is not None else None
         return x, pooled
+
+    def _check_ids(self, ids, name: str, high: int, sizes: dict[str, int]) -> None:
+        if torch.is_tensor(ids) and ids.ndim == 1:
+            raise ValueError(f"{name} must have shape (B, T), got {tuple(ids.shape)}; add a "
+                             f"batch dimension with {name}[None]")  # fmt: skip
+        check_tensor(ids, name, dtype="index", shape=("B", "T"), sizes=sizes)
+        if ids.device != self.tok_emb.weight.device:
+            raise ValueError(f"{name} is on {ids.device} but the model is on "
+                             f"{self.tok_emb.weight.device}")  # fmt: skip
+        if ids.numel():
+            lo, hi = int(ids.min()), int(ids.max())
+            if lo < 0 or hi >= high:
+                raise ValueError(f"{name} must lie in [0, {high - 1}], got values in [{lo}, {hi}]")
 
 
 def bert_parameter_formula(cfg: BertConfig) -> int:
@@ -131,21 +156,37 @@ def bert_parameter_formula(cfg: BertConfig) -> int:
 
 
 def explicit_encoder_layer(layer: nn.TransformerEncoderLayer, x: torch.Tensor) -> torch.Tensor:
-    """BERT's encoder layer written out, using the weights of PyTorch's fused ``layer``.
+    """An encoder layer written out, using the weights of PyTorch's fused ``layer``.
 
-    x: (B, T, C) -> (B, T, C), without dropout (evaluation mode). Post-norm:
-    ``h = LN(x + Attn(x))``, ``y = LN(h + W2·gelu(W1·h + b1) + b2)`` (Devlin et al. 2019;
-    Vaswani et al. 2017, eq. 1). The tests check it against ``layer.eval()(x)``.
+    x: (B, T, C) -> (B, T, C), without dropout (evaluation mode). It follows the layer's
+    own settings: post-norm (``norm_first=False``, BERT and Vaswani et al. 2017, eq. 1)
+    ``h = LN1(x + Attn(x))``, ``y = LN2(h + FF(h))``, or pre-norm (``norm_first=True``)
+    ``h = x + Attn(LN1(x))``, ``y = h + FF(LN2(h))``, with ``FF(h) = W2·act(W1·h + b1) + b2``
+    and ``act`` the layer's activation (GELU for BERT, ReLU by default in PyTorch). The tests
+    check it against ``layer.eval()(x)`` for all four combinations.
     """
-    if not torch.is_tensor(x) or x.ndim != 3 or x.shape[-1] != layer.self_attn.embed_dim:
-        raise ValueError(f"x must have shape (B, T, {layer.self_attn.embed_dim}), got "
-                         f"{tuple(getattr(x, 'shape', ()))}")  # fmt: skip
+    if not isinstance(layer, nn.TransformerEncoderLayer):
+        raise TypeError(f"layer must be an nn.TransformerEncoderLayer, got {describe(layer)}")
     attn = layer.self_attn
-    B, T, C = x.shape
-    H = attn.num_heads
-    q, k, v = F.linear(x, attn.in_proj_weight, attn.in_proj_bias).split(C, dim=-1)
-    q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
-    weights = (q @ k.transpose(-2, -1) / math.sqrt(C // H)).softmax(dim=-1)  # (B, H, T, T)
-    y = (weights @ v).transpose(1, 2).reshape(B, T, C)
-    h = layer.norm1(x + attn.out_proj(y))
-    return layer.norm2(h + layer.linear2(F.gelu(layer.linear1(h))))
+    if not attn.batch_first:
+        raise ValueError("layer must be built with batch_first=True (x is (B, T, C))")
+    if not attn._qkv_same_embed_dim:
+        raise ValueError("layer: only kdim = vdim = d_model is supported")
+    act = layer.activation
+    if act not in (F.relu, F.gelu) and not isinstance(act, (nn.ReLU, nn.GELU)):
+        raise ValueError(f"layer has activation {act!r}; only ReLU and GELU are written out here")
+    check_model_input(x, "x", attn.embed_dim, attn.in_proj_weight)
+
+    def self_attention(h: torch.Tensor) -> torch.Tensor:  # (B, T, C) -> (B, T, C)
+        qkv = F.linear(h, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
+        q, k, v = (split_heads(t, attn.num_heads) for t in qkv)  # (B, H, T, D)
+        return attn.out_proj(merge_heads(attention(q, k, v)[0]))
+
+    def feed_forward(h: torch.Tensor) -> torch.Tensor:
+        return layer.linear2(act(layer.linear1(h)))
+
+    if layer.norm_first:
+        h = x + self_attention(layer.norm1(x))
+        return h + feed_forward(layer.norm2(h))
+    h = layer.norm1(x + self_attention(x))
+    return layer.norm2(h + feed_forward(h))

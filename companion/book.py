@@ -3,12 +3,15 @@
 In the built book, :func:`glue` stores a value with myst-nb so that ``{glue:text}`name```
 in a markdown cell shows exactly the number the cell computed. In Colab or plain Jupyter,
 where myst-nb is not installed, it falls back to printing ``name = value`` so the learner
-still sees it.
+still sees it. A name that the ``{glue:text}`` role could not parse (spaces, dots,
+non-ASCII letters) is a ``ValueError``; a name that is not a string a ``TypeError``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from companion.validation import check_bool, describe
 
 try:  # myst-nb is part of the book extra, not of the companion's own requirements
     from myst_nb import glue as _myst_glue
@@ -23,8 +26,15 @@ def glue(name: str, value: Any, display: bool = False) -> None:
 
     ``display=True`` also shows the value in the cell's output of the built book.
     """
-    if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
-        raise ValueError(f"glue name must be letters, digits, '-' or '_', got {name!r}")
+    if not isinstance(name, str):
+        raise TypeError(f"glue name must be a str, got {describe(name)}")
+    if not name.replace("_", "").replace("-", "").isascii() or not (
+        name.replace("_", "").replace("-", "").isalnum()
+    ):
+        raise ValueError(
+            f"glue name must be ASCII letters, digits, '-' or '_' (no spaces), got {name!r}"
+        )
+    check_bool(display, "display")
     # NumPy scalars and 0-d tensors print as "np.float64(...)" / "tensor(...)", which
     # {glue:text}`name:.2f` cannot format: glue the plain Python number instead.
     if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):

@@ -7,12 +7,15 @@
   definition of it, and the parameter count its authors published.
 * :func:`count_on_meta` -- build a model on PyTorch's ``meta`` device (shapes only, no
   memory) and count its parameters; GPT-3's 175 billion cost nothing to count.
-* :func:`training_flops` -- training compute by the 6·N·D rule (Chapter 1, eq. ``6nd``).
+* :func:`training_flops` -- training compute by the 6·N·D rule (Chapter 2, Eq. ``ch02-compute``).
+
+Input policy (:mod:`companion.validation`): counts and FLOPs are finite positive real numbers
+(int, float, NumPy scalars or 0-d tensors); ``bool``, strings, NaN, infinity, zero and
+negative values are refused with an error that names the argument.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -23,6 +26,7 @@ from companion.architectures import alexnet, dqn, resnet50, resnet152, vgg16
 from companion.bert import BERT_BASE, BERT_LARGE, Bert
 from companion.parameters import count_on_meta
 from companion.transformer import GPT, GPT2_SMALL, GPT2_XL, GPT3_175B
+from companion.validation import check_positive, describe
 
 __all__ = ["Event", "TIMELINE", "ModelEntry", "MODELS", "count_on_meta", "training_flops",
            "flops_to_pf_days", "parameter_table", "PF_DAY", "TIMELINE_LABELS"]  # fmt: skip
@@ -119,14 +123,6 @@ MODELS: tuple[ModelEntry, ...] = (
 )  # fmt: skip
 
 
-def _positive_finite(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return float(value)
-
-
 def training_flops(n_params: float, n_tokens: float) -> float:
     """Training compute of a dense Transformer by the rule C ≈ 6·N·D (Chapter 1, eq. ``6nd``).
 
@@ -139,7 +135,7 @@ def training_flops(n_params: float, n_tokens: float) -> float:
     >>> f"{training_flops(175e9, 300e9):.3e}"
     '3.150e+23'
     """
-    return 6.0 * _positive_finite(n_params, "n_params") * _positive_finite(n_tokens, "n_tokens")
+    return 6.0 * check_positive(n_params, "n_params") * check_positive(n_tokens, "n_tokens")
 
 
 PF_DAY = 1e15 * 86_400  # one petaflop/s sustained for a day = 8.64e19 FLOPs
@@ -147,11 +143,16 @@ PF_DAY = 1e15 * 86_400  # one petaflop/s sustained for a day = 8.64e19 FLOPs
 
 def flops_to_pf_days(flops: float) -> float:
     """FLOPs -> petaflop/s-days, the unit of Brown et al. (2020, Table D.1)."""
-    return _positive_finite(flops, "flops") / PF_DAY
+    return check_positive(flops, "flops") / PF_DAY
 
 
 def parameter_table(models: tuple[ModelEntry, ...] = MODELS) -> list[dict]:
     """One row per model: name, year, computed count, published count, computed/published."""
+    if isinstance(models, ModelEntry) or not isinstance(models, (tuple, list)):
+        raise TypeError(f"models must be a tuple of ModelEntry, got {describe(models)}")
+    for i, m in enumerate(models):
+        if not isinstance(m, ModelEntry):
+            raise TypeError(f"models[{i}] must be a ModelEntry, got {describe(m)}")
     rows = []
     for m in models:
         computed = count_on_meta(m.builder)

@@ -1,16 +1,28 @@
 """Linear, logistic and softmax regression, fitted in closed form and by gradient descent (Ch. 3).
 
-Everything works on torch tensors; use float64 when comparing with scikit-learn. Shapes:
+Shapes (``n`` examples, ``d`` features, ``C`` classes):
 
 * ``X``: ``(n, d)`` features, one row per example; ``y``: ``(n,)`` targets (real numbers for
-  linear regression, 0/1 for logistic regression, integer class labels for softmax);
+  linear regression, 0/1 in ``X``'s dtype for logistic regression, integer class labels in
+  ``0..C-1`` for softmax regression);
 * linear and logistic models: weights ``w`` ``(d,)`` and a scalar bias ``b`` ``()``;
-* softmax regression: weights ``W`` ``(d, C)`` and biases ``b`` ``(C,)``.
+* softmax regression: weights ``W`` ``(C, d)`` and biases ``b`` ``(C,)``, logits
+  ``Z = X W^T + b`` ``(n, C)``. This is the layout of ``torch.nn.Linear`` (out x in) and of
+  scikit-learn's ``coef_``, and the one Chapter 4 uses for every layer: one convention in
+  the whole book.
+
+:func:`softmax_cross_entropy` is the book's one implementation of the log-softmax /
+cross-entropy pair and of its gradient ``(P - Y)/n`` with respect to the logits
+(eq. ``ch03-ce-logit-grad``); Chapter 4's hand-written MLP uses it for its output layer.
 
 Every gradient here is written out by hand from the equations of Chapter 3 (the tests check
-each against ``torch.autograd``). Public functions check shapes and types and raise
-``ValueError``/``TypeError`` naming the expected shape, so a mistake fails at the call, not
-deep inside torch.
+each against ``torch.autograd``, and the fits against scikit-learn).
+
+Input policy (see :mod:`companion.validation`): tensors are not converted (a NumPy array or
+a list raises ``TypeError`` saying how to convert); data must be floating point and ``y``
+must have ``X``'s dtype (nothing is cast); labels are integer tensors; a wrong kind or dtype
+is a ``TypeError``, a wrong shape or value (NaN learning rate, negative penalty, labels out
+of range) a ``ValueError`` naming the argument.
 """
 
 from __future__ import annotations
@@ -20,55 +32,87 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from companion.validation import (
+    check_choice,
+    check_index_tensor,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+    check_tensor,
+)
+
+__all__ = [
+    "Fit",
+    "binary_cross_entropy_with_logits",
+    "check_xy",
+    "design_matrix",
+    "fit_linear_gd",
+    "fit_linear_sgd",
+    "fit_logistic_gd",
+    "fit_softmax_gd",
+    "l2_from_sklearn_C",
+    "least_squares",
+    "linear_predict",
+    "log_sigmoid",
+    "log_softmax",
+    "logistic_gradient",
+    "logistic_loss",
+    "max_stable_learning_rate",
+    "mse_gradient",
+    "mse_loss",
+    "normal_equations",
+    "softmax_cross_entropy",
+    "softmax_gradient",
+    "softmax_loss",
+    "softmax_probabilities",
+    "source_update_rule",
+]
+
 # --------------------------------------------------------------------------- checks
 
 
-def _check_tensor(t, name: str) -> Tensor:
-    if not torch.is_tensor(t):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-    return t
-
-
 def check_xy(X, y, labels: bool = False) -> tuple[Tensor, Tensor]:
-    """Check ``X`` is a floating ``(n, d)`` tensor and ``y`` an ``(n,)`` tensor; return them.
-
-    ``labels=False``: ``y`` must have ``X``'s dtype. ``labels=True``: ``y`` holds integer
-    class labels (int64).
-    """
-    _check_tensor(X, "X")
-    _check_tensor(y, "y")
-    if X.ndim != 2 or y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"expected X of shape (n, d) and y of shape (n,), got X {tuple(X.shape)} and "
-            f"y {tuple(y.shape)}"
-        )
-    if not X.is_floating_point():
-        raise TypeError(f"X must be a floating-point tensor, got {X.dtype}")
+    """Check ``X`` is a floating ``(n, d)`` tensor with ``n >= 1`` and ``y`` an ``(n,)``
+    tensor; return them. ``labels=False``: ``y`` must have ``X``'s dtype. ``labels=True``:
+    ``y`` holds integer class labels (range checked by the caller, who knows ``C``)."""
+    X = check_tensor(X, "X", ndim=2, dtype="float")
+    sizes = {"n": X.shape[0]}
+    check_tensor(y, "y", ndim=1, shape=("n",), sizes=sizes)
+    if X.shape[0] == 0:
+        raise ValueError("X and y are empty (n = 0): there is nothing to fit")
     if labels:
-        if y.dtype != torch.int64:
-            raise TypeError(f"y must hold int64 class labels, got {y.dtype}")
+        check_index_tensor(y, "y", check_range=False)
     elif y.dtype != X.dtype:
         raise TypeError(f"y must have X's dtype {X.dtype}, got {y.dtype}")
-    if X.shape[0] == 0:
-        raise ValueError("X and y are empty (n = 0)")
+    if y.device != X.device:
+        raise ValueError(f"X is on {X.device} but y is on {y.device}; move both to one device")
     return X, y
 
 
+def _check_X(X) -> Tensor:
+    return check_tensor(X, "X", ndim=2, dtype="float")
+
+
 def _check_params(X: Tensor, w, b, classes: int | None = None) -> None:
-    _check_tensor(w, "w")
-    _check_tensor(b, "b")
+    """Linear models: ``w`` (d,), ``b`` (); softmax: ``W`` (C, d), ``b`` (C,); X's dtype."""
     d = X.shape[1]
-    want_w, want_b = ((d,), ()) if classes is None else ((d, classes), (classes,))
-    if tuple(w.shape) != want_w or tuple(b.shape) != want_b:
-        raise ValueError(
-            f"for X of shape {tuple(X.shape)} expected w of shape {want_w} and b of shape "
-            f"{want_b}, got w {tuple(w.shape)} and b {tuple(b.shape)}"
-        )
+    wname = "w" if classes is None else "W"
+    if classes is None:
+        check_tensor(w, wname, shape=(d,))
+        check_tensor(b, "b", shape=())
+    else:
+        check_tensor(w, wname, ndim=2, shape=(None, d))
+        check_tensor(b, "b", shape=(w.shape[0],))
+    for name, t in ((wname, w), ("b", b)):
+        if t.dtype != X.dtype:
+            raise TypeError(f"{name} must have X's dtype {X.dtype}, got {t.dtype}")
 
 
-def _check_positive(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+def _check_binary(y: Tensor) -> None:
+    if not bool(((y == 0) | (y == 1)).all()):
+        bad = y[(y != 0) & (y != 1)][:3].tolist()
+        raise ValueError(f"y must hold only 0 and 1 for logistic regression, got e.g. {bad}")
 
 
 @dataclass
@@ -90,9 +134,7 @@ class Fit:
 
 def design_matrix(X: Tensor) -> Tensor:
     """``[1, X]``: a column of ones (for the bias) before the features. ``(n, d) -> (n, d+1)``."""
-    _check_tensor(X, "X")
-    if X.ndim != 2:
-        raise ValueError(f"expected X of shape (n, d), got {tuple(X.shape)}")
+    X = _check_X(X)
     return torch.cat([torch.ones(len(X), 1, dtype=X.dtype, device=X.device), X], dim=1)
 
 
@@ -121,9 +163,7 @@ def normal_equations(X: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
 
 def linear_predict(X: Tensor, w: Tensor, b: Tensor) -> Tensor:
     """``X w + b``: ``(n, d), (d,), () -> (n,)``."""
-    _check_tensor(X, "X")
-    if X.ndim != 2:
-        raise ValueError(f"expected X of shape (n, d), got {tuple(X.shape)}")
+    X = _check_X(X)
     _check_params(X, w, b)
     return X @ w + b
 
@@ -145,19 +185,22 @@ def mse_gradient(X: Tensor, y: Tensor, w: Tensor, b: Tensor) -> tuple[Tensor, Te
 def max_stable_learning_rate(X: Tensor) -> float:
     """Largest learning rate for which batch GD on the MSE converges: ``2 / lambda_max(H)``.
 
-    ``H = (2/n) A^T A`` is the (constant) Hessian of the MSE in ``theta = [b, w]``.
+    ``H = (2/n) A^T A`` is the (constant) Hessian of the MSE in ``theta = [b, w]``
+    (eq. ``ch03-lr-bound``).
     """
-    _check_tensor(X, "X")
     A = design_matrix(X)
     H = 2.0 / len(A) * (A.T @ A)
     return 2.0 / torch.linalg.eigvalsh(H)[-1].item()
 
 
 def _init(X: Tensor, w0, b0) -> tuple[Tensor, Tensor]:
-    w = torch.zeros(X.shape[1], dtype=X.dtype, device=X.device) if w0 is None else w0.clone()
-    b = torch.zeros((), dtype=X.dtype, device=X.device) if b0 is None else b0.clone()
+    w = torch.zeros(X.shape[1], dtype=X.dtype, device=X.device) if w0 is None else w0
+    b = torch.zeros((), dtype=X.dtype, device=X.device) if b0 is None else b0
+    if w0 is not None or b0 is not None:
+        check_tensor(w, "w0")
+        check_tensor(b, "b0")
     _check_params(X, w, b)
-    return w, b
+    return w.clone(), b.clone()
 
 
 def _row(w: Tensor, b: Tensor) -> Tensor:
@@ -173,10 +216,11 @@ def fit_linear_gd(
     a run that overflows keeps going and reports ``inf``/``nan`` so divergence is visible.
     """
     X, y = check_xy(X, y)
-    _check_positive(lr, "lr")
+    lr = check_positive(lr, "lr")
+    steps = check_positive_int(steps, "steps")
     w, b = _init(X, w0, b0)
     losses, path = [], [_row(w, b)] if record_path else None
-    for _ in range(int(steps)):
+    for _ in range(steps):
         losses.append(mse_loss(X, y, w, b).item())
         gw, gb = mse_gradient(X, y, w, b)
         w, b = w - lr * gw, b - lr * gb
@@ -198,19 +242,23 @@ def fit_linear_sgd(
 ) -> Fit:
     """Minibatch stochastic gradient descent on the MSE (eq. ``ch03-sgd``).
 
-    Each epoch shuffles the rows and takes one step per minibatch of ``batch_size`` rows,
-    using the gradient of the loss *on that minibatch*. The learning rate of step ``t`` is
-    ``lr / (1 + decay * t)``; a decaying rate lets the noisy iterates settle at the minimum.
+    Each epoch draws a new permutation of the rows (``torch.randperm(n, generator=...)``)
+    and takes one step per minibatch of ``batch_size`` consecutive rows of it, using the
+    gradient of the loss *on that minibatch*; the last minibatch may be smaller. The
+    learning rate of step ``t`` (counted from 0) is ``lr / (1 + decay * t)``.
     ``losses[e]`` is the full-data loss after epoch ``e``.
     """
     X, y = check_xy(X, y)
-    _check_positive(lr, "lr")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    lr = check_positive(lr, "lr")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    decay = check_nonnegative(decay, "decay")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator)}")
     w, b = _init(X, None, None)
     losses, path, t = [], [_row(w, b)] if record_path else None, 0
-    for _ in range(int(epochs)):
-        order = torch.randperm(len(X), generator=generator)
+    for _ in range(epochs):
+        order = torch.randperm(len(X), generator=generator).to(X.device)
         for start in range(0, len(X), batch_size):
             idx = order[start : start + batch_size]
             gw, gb = mse_gradient(X[idx], y[idx], w, b)
@@ -222,7 +270,7 @@ def fit_linear_sgd(
     return Fit(w, b, losses, torch.stack(path) if record_path else None)
 
 
-def seed_update_rule(
+def source_update_rule(
     x: Tensor, y: Tensor, lr: float = 1.0, epochs: int = 1, link: str = "identity"
 ):
     """The per-example rule of the source document 000 §4, with a learning rate and epochs added.
@@ -231,22 +279,23 @@ def seed_update_rule(
     ``w += lr * e * x_i``; ``f`` is the identity (linear) or the sigmoid (logistic). The
     source uses ``lr = 1`` and one pass. With the identity link this is SGD with batch size 1
     on ``(1/2)(prediction - y)^2``; with the sigmoid link, SGD on the log-loss.
-    ``x``, ``y``: ``(n,)``. Returns a :class:`Fit` whose ``path`` is ``(n * epochs + 1, 2)``.
+    ``x``, ``y``: ``(n,)`` floating, same dtype (``y`` 0/1 for the sigmoid link). Returns a
+    :class:`Fit` whose ``path`` is ``(n * epochs + 1, 2)``.
     """
-    _check_tensor(x, "x")
-    _check_tensor(y, "y")
-    if x.ndim != 1 or x.shape != y.shape:
-        raise ValueError(
-            f"expected x and y of shape (n,), got {tuple(x.shape)} and {tuple(y.shape)}"
-        )
-    if link not in ("identity", "sigmoid"):
-        raise ValueError(f"link must be 'identity' or 'sigmoid', got {link!r}")
-    _check_positive(lr, "lr")
+    x = check_tensor(x, "x", ndim=1, dtype="float")
+    check_tensor(y, "y", shape=tuple(x.shape))
+    if y.dtype != x.dtype:
+        raise TypeError(f"y must have x's dtype {x.dtype}, got {y.dtype}")
+    link = check_choice(link, "link", ("identity", "sigmoid"))
+    lr = check_positive(lr, "lr")
+    epochs = check_positive_int(epochs, "epochs")
+    if link == "sigmoid":
+        _check_binary(y)
     f = (lambda z: z) if link == "identity" else torch.sigmoid
-    b = torch.zeros((), dtype=x.dtype)
-    w = torch.zeros((), dtype=x.dtype)
+    b = torch.zeros((), dtype=x.dtype, device=x.device)
+    w = torch.zeros((), dtype=x.dtype, device=x.device)
     path = [torch.stack([b, w])]
-    for _ in range(int(epochs)):
+    for _ in range(epochs):
         for xi, yi in zip(x, y, strict=True):
             e = yi - f(b + w * xi)
             b, w = b + lr * e, w + lr * e * xi
@@ -262,6 +311,7 @@ def seed_update_rule(
 
 def log_sigmoid(z: Tensor) -> Tensor:
     """``log sigma(z) = -(max(-z, 0) + log(1 + exp(-|z|)))``, exact and finite for any ``z``."""
+    z = check_tensor(z, "z", dtype="float")
     return -(torch.clamp(-z, min=0) + torch.log1p(torch.exp(-z.abs())))
 
 
@@ -269,20 +319,22 @@ def binary_cross_entropy_with_logits(z: Tensor, y: Tensor) -> Tensor:
     """Mean log-loss of logits ``z`` for 0/1 labels ``y``, both terms (eq. ``ch03-bce-logits``).
 
     ``-[y log sigma(z) + (1 - y) log(1 - sigma(z))] = max(z, 0) - y z + log(1 + exp(-|z|))``.
-    ``z``, ``y``: ``(n,)`` of the same dtype. Equals ``F.binary_cross_entropy_with_logits``.
+    ``z``, ``y``: ``(n,)`` of the same floating dtype, ``y`` in {0, 1}. Equals
+    ``F.binary_cross_entropy_with_logits``.
     """
-    _check_tensor(z, "z")
-    _check_tensor(y, "y")
-    if z.shape != y.shape or z.ndim != 1:
-        raise ValueError(
-            f"expected z and y of shape (n,), got {tuple(z.shape)} and {tuple(y.shape)}"
-        )
+    z = check_tensor(z, "z", ndim=1, dtype="float")
+    check_tensor(y, "y", shape=tuple(z.shape))
+    if y.dtype != z.dtype:
+        raise TypeError(f"y must have z's dtype {z.dtype}, got {y.dtype} (use y.to(z.dtype))")
+    _check_binary(y)
     return (torch.clamp(z, min=0) - y * z + torch.log1p(torch.exp(-z.abs()))).mean()
 
 
 def logistic_loss(X: Tensor, y: Tensor, w: Tensor, b: Tensor, l2: float = 0.0) -> Tensor:
-    """Mean log-loss of ``sigma(X w + b)`` plus ``(l2 / 2) ||w||^2`` (bias not penalised)."""
+    """Mean log-loss of ``sigma(X w + b)`` plus ``(l2 / 2) ||w||^2`` (bias not penalised),
+    eq. ``ch03-bce-penalised``."""
     X, y = check_xy(X, y)
+    l2 = check_nonnegative(l2, "l2")
     return binary_cross_entropy_with_logits(linear_predict(X, w, b), y) + 0.5 * l2 * (w @ w)
 
 
@@ -291,6 +343,8 @@ def logistic_gradient(
 ) -> tuple[Tensor, Tensor]:
     """Gradient of :func:`logistic_loss` (eq. ``ch03-bce-grad``): ``X^T (p - y)/n + l2 w``."""
     X, y = check_xy(X, y)
+    l2 = check_nonnegative(l2, "l2")
+    _check_binary(y)
     r = torch.sigmoid(linear_predict(X, w, b)) - y  # (n,) p - y
     return X.T @ r / len(y) + l2 * w, r.mean()
 
@@ -301,7 +355,8 @@ def l2_from_sklearn_C(C: float, n_samples: int) -> float:
     scikit-learn minimises ``(1/2)||w||^2 + C * sum_i loss_i``; dividing by ``C n`` gives
     the mean loss plus ``(1 / (2 C n)) ||w||^2``, i.e. ``l2 = 1 / (C n)``.
     """
-    _check_positive(C, "C")
+    C = check_positive(C, "C")
+    n_samples = check_positive_int(n_samples, "n_samples")
     return 1.0 / (C * n_samples)
 
 
@@ -310,12 +365,13 @@ def fit_logistic_gd(
 ) -> Fit:
     """Batch gradient descent on :func:`logistic_loss`; ``y`` holds 0.0/1.0 in ``X``'s dtype."""
     X, y = check_xy(X, y)
-    _check_positive(lr, "lr")
-    if not bool(((y == 0) | (y == 1)).all()):
-        raise ValueError("y must hold only 0 and 1 for logistic regression")
+    lr = check_positive(lr, "lr")
+    steps = check_positive_int(steps, "steps")
+    l2 = check_nonnegative(l2, "l2")
+    _check_binary(y)
     w, b = _init(X, None, None)
     losses, path = [], [_row(w, b)] if record_path else None
-    for _ in range(int(steps)):
+    for _ in range(steps):
         losses.append(logistic_loss(X, y, w, b, l2).item())
         gw, gb = logistic_gradient(X, y, w, b, l2)
         w, b = w - lr * gw, b - lr * gb
@@ -330,73 +386,86 @@ def fit_logistic_gd(
 
 def log_softmax(Z: Tensor) -> Tensor:
     """``Z - logsumexp(Z)`` row by row, with the max subtracted first. ``(n, C) -> (n, C)``."""
-    _check_tensor(Z, "Z")
-    if Z.ndim != 2:
-        raise ValueError(f"expected logits Z of shape (n, C), got {tuple(Z.shape)}")
+    Z = check_tensor(Z, "Z", ndim=2, dtype="float")
     m = Z.max(dim=1, keepdim=True).values
     return Z - m - torch.log(torch.exp(Z - m).sum(dim=1, keepdim=True))
 
 
-def softmax_probabilities(X: Tensor, W: Tensor, b: Tensor) -> Tensor:
-    """Class probabilities ``softmax(X W + b)`` (eq. ``ch03-softmax``): ``(n, C)``, rows sum to 1.
+def softmax_cross_entropy(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean cross-entropy of ``logits`` ``(n, C)`` against labels ``y`` ``(n,)``, and its
+    gradient with respect to the logits, ``(softmax(Z) - onehot(y)) / n`` ``(n, C)``
+    (eqs. ``ch03-ce`` and ``ch03-ce-logit-grad``; Chapter 4 calls it ``Delta_L``).
 
-    ``X``: ``(n, d)``; ``W``: ``(d, C)``; ``b``: ``(C,)``.
+    The book's one implementation of the pair; equals ``F.cross_entropy`` and its gradient.
+    ``y`` is an integer tensor with values in ``0..C-1``.
     """
-    _check_tensor(X, "X")
-    if X.ndim != 2:
-        raise ValueError(f"expected X of shape (n, d), got {tuple(X.shape)}")
-    _check_tensor(W, "W")
-    _check_params(X, W, b, classes=W.shape[-1] if W.ndim == 2 else -1)
-    return log_softmax(X @ W + b).exp()
+    logits = check_tensor(logits, "logits", ndim=2, dtype="float")
+    n, C = logits.shape
+    check_index_tensor(y, "y", C, shape=(n,))
+    if n == 0:
+        raise ValueError("logits and y are empty (n = 0)")
+    log_p = log_softmax(logits)  # (n, C), stable
+    rows = torch.arange(n, device=logits.device)
+    loss = -log_p[rows, y].mean()
+    grad = log_p.exp()
+    grad[rows, y] -= 1.0  # P - Y with Y one-hot
+    return loss, grad / n
 
 
-def _check_labels(y: Tensor, classes: int) -> None:
-    if len(y) and (int(y.min()) < 0 or int(y.max()) >= classes):
-        raise ValueError(f"labels must lie in 0..{classes - 1}, got {int(y.min())}..{int(y.max())}")
+def softmax_probabilities(X: Tensor, W: Tensor, b: Tensor) -> Tensor:
+    """Class probabilities ``softmax(X W^T + b)`` (eq. ``ch03-softmax``): ``(n, C)``, rows
+    sum to 1. ``X``: ``(n, d)``; ``W``: ``(C, d)``; ``b``: ``(C,)``."""
+    X = _check_X(X)
+    _check_params(X, W, b, classes=-1)
+    return log_softmax(X @ W.T + b).exp()
+
+
+def _softmax_args(X, y, W, b, l2) -> tuple[Tensor, Tensor, float]:
+    X, y = check_xy(X, y, labels=True)
+    _check_params(X, W, b, classes=-1)
+    check_index_tensor(y, "y", W.shape[0])
+    return X, y, check_nonnegative(l2, "l2")
 
 
 def softmax_loss(X: Tensor, y: Tensor, W: Tensor, b: Tensor, l2: float = 0.0) -> Tensor:
-    """Mean cross-entropy ``-(1/n) sum_i log p_{i, y_i}`` plus ``(l2/2) ||W||^2``.
-
-    Eq. ``ch03-ce``; ``y``: ``(n,)`` int64 labels. Equals ``F.cross_entropy`` when ``l2 = 0``.
-    """
-    X, y = check_xy(X, y, labels=True)
-    _check_tensor(W, "W")
-    _check_params(X, W, b, classes=W.shape[-1] if W.ndim == 2 else -1)
-    _check_labels(y, W.shape[1])
-    logp = log_softmax(X @ W + b)  # (n, C)
-    return -logp[torch.arange(len(y)), y].mean() + 0.5 * l2 * (W * W).sum()
+    """Mean cross-entropy ``-(1/n) sum_i log p_{i, y_i}`` plus ``(l2/2) ||W||_F^2``
+    (eq. ``ch03-ce-penalised``; the biases are not penalised). ``y``: ``(n,)`` integer
+    labels. Equals ``F.cross_entropy(X @ W.T + b, y)`` when ``l2 = 0``."""
+    X, y, l2 = _softmax_args(X, y, W, b, l2)
+    loss, _ = softmax_cross_entropy(X @ W.T + b, y)
+    return loss + 0.5 * l2 * (W * W).sum()
 
 
 def softmax_gradient(
     X: Tensor, y: Tensor, W: Tensor, b: Tensor, l2: float = 0.0
 ) -> tuple[Tensor, Tensor]:
-    """Gradient of :func:`softmax_loss` (eq. ``ch03-ce-grad``): ``X^T (P - Y)/n + l2 W``.
+    """Gradient of :func:`softmax_loss` (eq. ``ch03-ce-grad``): ``(P - Y)^T X / n + l2 W``.
 
-    Returns ``(d, C)`` and ``(C,)``; ``Y`` is the one-hot ``(n, C)`` matrix of the labels.
+    Returns ``(C, d)`` and ``(C,)``; ``Y`` is the one-hot ``(n, C)`` matrix of the labels.
     """
-    X, y = check_xy(X, y, labels=True)
-    _check_tensor(W, "W")
-    _check_params(X, W, b, classes=W.shape[-1] if W.ndim == 2 else -1)
-    _check_labels(y, W.shape[1])
-    P = log_softmax(X @ W + b).exp()  # (n, C)
-    P[torch.arange(len(y)), y] -= 1.0  # P - Y, Y one-hot
-    return X.T @ P / len(y) + l2 * W, P.mean(dim=0)
+    X, y, l2 = _softmax_args(X, y, W, b, l2)
+    _, G = softmax_cross_entropy(X @ W.T + b, y)  # (n, C) = (P - Y) / n
+    return G.T @ X + l2 * W, G.sum(dim=0)
 
 
 def fit_softmax_gd(
     X: Tensor, y: Tensor, classes: int, lr: float, steps: int, l2: float = 0.0
 ) -> Fit:
-    """Batch gradient descent on :func:`softmax_loss`; ``y``: int64 labels in ``0..classes-1``."""
+    """Batch gradient descent on :func:`softmax_loss` from ``W = 0, b = 0``; ``y``: integer
+    labels in ``0..classes-1``. The result's ``w`` is ``W`` ``(classes, d)``."""
     X, y = check_xy(X, y, labels=True)
-    _check_positive(lr, "lr")
-    W = torch.zeros(X.shape[1], classes, dtype=X.dtype, device=X.device)
+    classes = check_int(classes, "classes", min=2)
+    check_index_tensor(y, "y", classes)
+    lr = check_positive(lr, "lr")
+    steps = check_positive_int(steps, "steps")
+    l2 = check_nonnegative(l2, "l2")
+    W = torch.zeros(classes, X.shape[1], dtype=X.dtype, device=X.device)
     b = torch.zeros(classes, dtype=X.dtype, device=X.device)
-    _check_labels(y, classes)
     losses = []
-    for _ in range(int(steps)):
-        losses.append(softmax_loss(X, y, W, b, l2).item())
-        gW, gb = softmax_gradient(X, y, W, b, l2)
-        W, b = W - lr * gW, b - lr * gb
+    for _ in range(steps):
+        Z = X @ W.T + b  # (n, C)
+        loss, G = softmax_cross_entropy(Z, y)
+        losses.append((loss + 0.5 * l2 * (W * W).sum()).item())
+        W, b = W - lr * (G.T @ X + l2 * W), b - lr * G.sum(dim=0)
     losses.append(softmax_loss(X, y, W, b, l2).item())
     return Fit(W, b, losses)

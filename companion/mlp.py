@@ -10,7 +10,13 @@
 * :class:`MLP` -- a multilayer perceptron with configurable widths and activation, and
   :func:`mlp_parameter_count`, its parameter count in closed form, Eq. (ch02-mlp-params).
 
-Shapes: ``n`` = batch size, ``d_in`` = input features, ``d_out`` = outputs.
+Shapes: ``n`` = batch size, ``d_in`` = input features, ``d_out`` = outputs. Weights are
+stored out x in, as in ``nn.Linear`` (book appendix "Notation").
+
+Input policy (:mod:`companion.validation`): inputs must be tensors (a NumPy array or a list
+is refused with a ``TypeError`` saying how to convert it); the floating dtype of ``x`` must
+be the model's (float64 data into a float32 model is refused, not cast); integer tensors are
+never used as floats. Widths are positive ints (NumPy integers accepted, ``bool`` refused).
 """
 
 from __future__ import annotations
@@ -23,6 +29,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from companion.parameters import count_parameters  # one definition for the whole book
+from companion.validation import (
+    check_choice,
+    check_floating,
+    check_positive_int,
+    check_tensor,
+    describe,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -46,10 +59,29 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
-def _check_activation(name: str) -> Activation:
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
+def _check_activation(name: str, arg: str = "activation") -> Activation:
+    if isinstance(name, str) and name not in ACTIVATIONS:
+        raise ValueError(
+            f"{arg}: unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
+        )
+    return ACTIVATIONS[check_choice(name, arg, ACTIVATIONS)]
+
+
+def _check_widths(widths, name: str = "widths") -> tuple[int, ...]:
+    """At least two positive integer widths ``(d_in, ..., d_out)``, as a tuple of ints."""
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
+        if torch.is_tensor(widths) or hasattr(widths, "__array__"):
+            raise TypeError(
+                f"{name} must be a tuple or list of ints such as (64, 32, 10), got "
+                f"{describe(widths)}; use tuple(int(w) for w in {name})"
+            )
+        raise TypeError(f"{name} must be a tuple or list of ints such as (64, 32, 10), "
+                        f"got {describe(widths)}")  # fmt: skip
+    if len(widths) < 2:
+        raise ValueError(
+            f"{name} must hold at least two widths (d_in, ..., d_out), got {tuple(widths)!r}"
+        )
+    return tuple(check_positive_int(w, f"{name}[{i}]") for i, w in enumerate(widths))
 
 
 def activation_derivative(name: str, z: torch.Tensor) -> torch.Tensor:
@@ -59,9 +91,8 @@ def activation_derivative(name: str, z: torch.Tensor) -> torch.Tensor:
     kink z = 0 is a convention: PyTorch uses 0); gelu' = Phi(z) + z * pdf(z);
     identity' = 1.
     """
-    _check_activation(name)
-    if not torch.is_tensor(z):
-        raise TypeError(f"z must be a tensor, got {type(z).__name__}")
+    _check_activation(name, "name")
+    check_tensor(z, "z", dtype="float")
     if name == "identity":
         return torch.ones_like(z)
     if name == "sigmoid":
@@ -76,12 +107,11 @@ def activation_derivative(name: str, z: torch.Tensor) -> torch.Tensor:
     return cdf + z * pdf
 
 
-def _check_features(x: torch.Tensor, d_in: int, who: str) -> None:
-    if not torch.is_tensor(x):
-        raise TypeError(f"{who} expects a tensor, got {type(x).__name__}")
+def _check_features(x: torch.Tensor, d_in: int, who: str, like: torch.Tensor) -> None:
+    check_floating(x, "x", like=like)
     if x.ndim != 2 or x.shape[1] != d_in:
         raise ValueError(
-            f"{who} expects input of shape (n, {d_in}), got {tuple(x.shape)}"
+            f"{who}: x must have shape (n, {d_in}), got {tuple(x.shape)}"
             + (
                 "; flatten images first, e.g. x.reshape(len(x), -1)"
                 if x.ndim > 2 and math.prod(x.shape[1:]) == d_in
@@ -99,8 +129,7 @@ class Neuron(nn.Module):
 
     def __init__(self, d_in: int, activation: str = "relu"):
         super().__init__()
-        if isinstance(d_in, bool) or not isinstance(d_in, int) or d_in < 1:
-            raise ValueError(f"d_in must be a positive int, got {d_in!r}")
+        d_in = check_positive_int(d_in, "d_in")
         self.phi = _check_activation(activation)
         self.activation = activation
         bound = 1 / math.sqrt(d_in)  # the same initial range as nn.Linear
@@ -108,7 +137,7 @@ class Neuron(nn.Module):
         self.bias = nn.Parameter(torch.empty(()).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_features(x, self.weight.numel(), "Neuron")
+        _check_features(x, self.weight.numel(), "Neuron", self.weight)
         z = (x * self.weight).sum(dim=1) + self.bias  # (n,) weighted sum plus bias
         return self.phi(z)
 
@@ -123,13 +152,7 @@ class MLP(nn.Module):
 
     def __init__(self, widths: Sequence[int], activation: str = "relu"):
         super().__init__()
-        widths = tuple(widths)
-        if len(widths) < 2 or any(
-            isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths
-        ):
-            raise ValueError(
-                f"widths must be at least two positive ints (d_in, ..., d_out), got {widths!r}"
-            )
+        widths = _check_widths(widths)
         self.phi = _check_activation(activation)
         self.widths, self.activation = widths, activation
         self.layers = nn.ModuleList(
@@ -142,7 +165,7 @@ class MLP(nn.Module):
         return len(self.layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_features(x, self.widths[0], "MLP")
+        _check_features(x, self.widths[0], "MLP", self.layers[0].weight)
         for layer in self.layers[:-1]:
             x = self.phi(layer(x))  # (n, h_i)
         return self.layers[-1](x)  # (n, d_out)
@@ -150,9 +173,7 @@ class MLP(nn.Module):
 
 def mlp_parameter_count(widths: Sequence[int]) -> int:
     """Eq. (ch02-mlp-params): ``sum_l (w_{l-1} * w_l + w_l)`` -- weights plus biases."""
-    widths = tuple(widths)
-    if len(widths) < 2 or any(isinstance(w, bool) or not isinstance(w, int) for w in widths):
-        raise ValueError(f"widths must be at least two ints, got {widths!r}")
+    widths = _check_widths(widths)
     return sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
 
 
@@ -162,9 +183,14 @@ def compose_linear(layers: Sequence[nn.Linear]) -> tuple[torch.Tensor, torch.Ten
     Eq. (ch02-collapse). ``layers[0]`` is applied first. Returns ``W`` ``(d_out, d_in)`` and
     ``b`` ``(d_out,)`` in ``nn.Linear``'s convention (``y = x W^T + b``), detached.
     """
+    if isinstance(layers, nn.Linear) or not isinstance(layers, (Sequence, nn.ModuleList)):
+        raise TypeError(f"layers must be a list of nn.Linear layers, got {describe(layers)}")
     layers = list(layers)
-    if not layers or not all(isinstance(layer, nn.Linear) for layer in layers):
-        raise TypeError("compose_linear expects a non-empty sequence of nn.Linear layers")
+    if not layers:
+        raise ValueError("layers must hold at least one nn.Linear layer, got an empty list")
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, nn.Linear):
+            raise TypeError(f"layers[{i}] must be an nn.Linear, got {type(layer).__name__}")
     first = layers[0]
     W = first.weight.detach().clone()
     b = (
@@ -175,7 +201,7 @@ def compose_linear(layers: Sequence[nn.Linear]) -> tuple[torch.Tensor, torch.Ten
     for layer in layers[1:]:
         if layer.in_features != W.shape[0]:
             raise ValueError(
-                f"layer with in_features={layer.in_features} cannot follow one with "
+                f"layers: a layer with in_features={layer.in_features} cannot follow one with "
                 f"out_features={W.shape[0]}"
             )
         A = layer.weight.detach()

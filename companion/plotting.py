@@ -1,4 +1,21 @@
-"""One figure style for the whole book, and the plots that many chapters need."""
+"""One figure style for the whole book, and the plots that many chapters need.
+
+The style must stay readable when printed in greyscale and for colour-blind readers, so
+lines differ in three ways at once: colour, line style and marker.
+
+* Colours come from the palette of Okabe and Ito (2008), designed to be told apart with
+  every common colour-vision deficiency. Four of its colours are used, chosen so that their
+  greyscale lightness (CIE L*) differs by at least 10 between any two: blue 46, bluish green
+  58, orange 71, black 0 (yellow is too light on white; sky blue, vermillion and reddish
+  purple are each within 4 of one of these).
+* The cycle has 8 entries: the four colours twice, each time with another line style, and
+  a different marker on every entry, so no two entries look alike even in greyscale.
+* Colour maps are ``viridis`` (sequential, perceptually uniform, lightness rises
+  monotonically); ``cividis`` is the alternative for the strongest deficiencies.
+
+Arguments are checked as in :mod:`companion.validation`: a wrong kind is a ``TypeError``,
+a wrong value a ``ValueError`` (an unknown metric name: ``KeyError``, as a dict would).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +23,23 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+from cycler import cycler
+
+from companion.validation import describe
+
+#: Okabe-Ito colours used by the book, in cycle order (hex sRGB).
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "black": "#000000",
+    "bluish green": "#009E73",
+}
+_COLOURS = list(OKABE_ITO.values())
+BOOK_CYCLE = cycler(
+    color=_COLOURS * 2,
+    linestyle=["-", "--", "-.", ":", "--", ":", "-", "-."],
+    marker=["o", "s", "^", "D", "v", "P", "X", "*"],
+)
 
 BOOK_STYLE = {
     "figure.figsize": (6.4, 3.6),
@@ -17,9 +51,11 @@ BOOK_STYLE = {
     "axes.spines.right": False,
     "axes.titlesize": 11,
     "axes.labelsize": 10,
+    "axes.prop_cycle": BOOK_CYCLE,
     "legend.fontsize": 9,
     "legend.frameon": False,
     "lines.linewidth": 1.8,
+    "lines.markersize": 4,
     "image.cmap": "viridis",
 }
 
@@ -29,25 +65,52 @@ def use_book_style() -> None:
     mpl.rcParams.update(BOOK_STYLE)
 
 
-def plot_history(history, metrics: Sequence[str] | None = None, title: str | None = None):
+def _metric_names(metrics, series: Mapping) -> list[str]:
+    if metrics is None:
+        return list(series)
+    if isinstance(metrics, str):  # one name, not a sequence of one-letter names
+        return [metrics]
+    if not isinstance(metrics, Sequence) or not all(isinstance(m, str) for m in metrics):
+        raise TypeError(
+            f"metrics must be a metric name or a list of names such as "
+            f"['train_loss', 'val_loss'], got {describe(metrics)}"
+        )
+    if not metrics:
+        raise ValueError("metrics is empty; leave it out to plot every metric")
+    return list(metrics)
+
+
+def plot_history(history, metrics: str | Sequence[str] | None = None, title: str | None = None):
     """Plot training curves from a :class:`companion.train.History` (or a dict of lists).
 
-    One panel per metric family: ``train_loss`` and ``val_loss`` share the "loss" panel,
-    ``val_accuracy`` gets an "accuracy" panel. Returns the matplotlib figure.
+    ``metrics``: one name (``"val_loss"``), a list of names, or ``None`` for all. One panel
+    per metric family: ``train_loss`` and ``val_loss`` share the "loss" panel,
+    ``val_accuracy`` gets an "accuracy" panel. Lines take colour, line style and marker
+    from :data:`BOOK_CYCLE`. Returns the matplotlib figure.
     """
-    series: Mapping[str, list[float]] = getattr(history, "metrics", history)
-    names = list(metrics) if metrics is not None else list(series)
+    series = getattr(history, "metrics", history)
+    if not isinstance(series, Mapping):
+        raise TypeError(
+            f"history must be a companion.train.History or a dict of lists, got {describe(history)}"
+        )
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {describe(title)}")
+    names = _metric_names(metrics, series)
     missing = [n for n in names if n not in series]
     if missing:
         raise KeyError(f"history has no metric(s) {missing}; it has {sorted(series)}")
+    if not names:
+        raise ValueError("history is empty: there is nothing to plot")
     families: dict[str, list[str]] = {}
     for name in names:
         families.setdefault(name.split("_", 1)[-1], []).append(name)
     fig, axes = plt.subplots(1, len(families), figsize=(4.2 * len(families), 3.2), squeeze=False)
+    styles = list(BOOK_CYCLE)
     for ax, (family, members) in zip(axes[0], families.items(), strict=True):
-        for name in members:
+        for i, name in enumerate(members):
             values = series[name]
-            ax.plot(range(1, len(values) + 1), values, marker="o", ms=3, label=name)
+            style = styles[i % len(styles)]
+            ax.plot(range(1, len(values) + 1), values, ms=3, label=name, **style)
         ax.set_xlabel("epoch")
         ax.set_ylabel(family)
         ax.legend()

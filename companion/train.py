@@ -7,19 +7,39 @@ after an interruption. Resuming gives exactly the weights an uninterrupted run g
 because everything random in an epoch is reproduced:
 
 * the shuffle order of epoch ``e`` comes from a generator seeded with ``seed + e``;
-* torch's global generator (dropout, noise) is saved in the checkpoint and restored.
+* torch's global generators (dropout, noise; CPU and CUDA) are saved in the checkpoint
+  and restored.
+
+**Ready for the GPU.** The loop does not wait for the device on every step: the loss of
+each step is added to a running sum *on the device*, which is read (one host
+synchronisation) once per epoch, or every ``sync_every`` steps. A NaN or infinite loss
+is therefore detected at the next read, not at the step that produced it; ``fit`` then
+stops with an error that says whether the data contain NaN/inf (``ValueError``) or the
+training diverged (``FloatingPointError``). On CUDA, ``precision="bf16"`` runs the forward
+pass and the loss under bfloat16 autocast and ``precision="fp16"`` under float16 autocast
+with a gradient scaler (:class:`torch.amp.GradScaler`); batches are copied from pinned
+memory without blocking. On the CPU everything stays float32 by default; bf16 autocast is
+allowed there, fp16 is refused.
 
 Checkpoints are written atomically (a temporary file, then ``os.replace``) so an
 interruption mid-write never leaves a half-written file, and they are loaded with
 ``torch.load(weights_only=True)``, which cannot execute code hidden in a file.
+
+Inputs are checked with :mod:`companion.validation` (see its conventions): data are a
+``Dataset`` or an ``(X, y)`` pair of tensors, never converted from NumPy silently; floating
+``X`` must have the model's dtype (float64 data for a float32 model are refused, not cast);
+hyper-parameters must be finite and in range; the optimiser must hold exactly the model's
+trainable parameters.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,18 +47,38 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from companion.runtime import is_quiet
+from companion.runtime import as_device, is_quiet
+from companion.validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_labels,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+    check_tensor,
+    describe,
+)
 
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
+PRECISIONS = ("fp32", "bf16", "fp16")
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of rows whose arg-max over classes equals the label. ``logits``: (n, C)."""
-    if logits.ndim != 2 or y.shape != logits.shape[:1]:
+    """Fraction of rows whose arg-max over classes equals the label.
+
+    ``logits``: floating ``(n, C)`` with ``C >= 2``; ``y``: integer labels ``(n,)`` in
+    ``[0, C)``. A single logit per row (binary logistic output) is refused: its arg-max is
+    always 0; compare ``(logits[:, 0] > 0).long()`` with the labels instead.
+    """
+    check_tensor(logits, "logits", ndim=2, dtype="float")
+    if logits.shape[1] < 2:
         raise ValueError(
-            f"accuracy expects logits (n, C) and labels (n,), got "
-            f"{tuple(logits.shape)} and {tuple(y.shape)}"
+            f"logits must have C >= 2 columns (one score per class), got shape "
+            f"{tuple(logits.shape)}; for one logit per row use ((logits[:, 0] > 0).long() == y)"
         )
+    check_labels(y, "y", logits.shape[1], n=logits.shape[0])
     return (logits.argmax(1) == y).float().mean().item()
 
 
@@ -53,18 +93,24 @@ class History:
             self.metrics.setdefault(name, []).append(float(value))
 
     def __getitem__(self, name: str) -> list[float]:
+        if name not in self.metrics:
+            raise KeyError(f"history has no metric {name!r}; it has {sorted(self.metrics)}")
         return self.metrics[name]
 
     def __len__(self) -> int:
         return max((len(v) for v in self.metrics.values()), default=0)
 
     def last(self, name: str) -> float:
-        return self.metrics[name][-1]
+        return self[name][-1]
 
 
 @dataclass
 class EarlyStopping:
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    ``min_delta >= 0``: an epoch counts as an improvement only if it beats the best value
+    so far by more than ``min_delta`` (a negative value would count a worse epoch as better).
+    """
 
     monitor: str = "val_loss"
     mode: str = "min"
@@ -75,10 +121,12 @@ class EarlyStopping:
     best_epoch: int = 0
 
     def __post_init__(self):
-        if self.mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {self.mode!r}")
-        if self.patience < 1:
-            raise ValueError(f"patience must be >= 1, got {self.patience}")
+        if not isinstance(self.monitor, str) or not self.monitor:
+            raise TypeError(f"monitor must be a metric name such as 'val_loss', got "
+                            f"{describe(self.monitor)}")  # fmt: skip
+        check_choice(self.mode, "mode", ("min", "max"))
+        self.patience = check_positive_int(self.patience, "patience")
+        self.min_delta = check_nonnegative(self.min_delta, "min_delta")
 
     def improved(self, value: float) -> bool:
         if self.best is None:
@@ -103,9 +151,17 @@ class EarlyStopping:
         self.best_epoch = state["best_epoch"]
 
 
+def _check_path(path, name: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or os.PathLike, got {describe(path)}")
+    return Path(path)
+
+
 def save_checkpoint(path: str | os.PathLike, state: Mapping) -> None:
     """Write ``state`` to ``path`` atomically: readers see the old file or the new one."""
-    path = Path(path)
+    path = _check_path(path, "path")
+    if not isinstance(state, Mapping):
+        raise TypeError(f"state must be a dict, got {describe(state)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
@@ -121,20 +177,118 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping) -> None:
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """Load a checkpoint written by :func:`save_checkpoint` (tensors and plain data only)."""
+    path = _check_path(path, "path")
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def _as_dataset(data) -> Dataset:
-    if isinstance(data, Dataset):
-        return data
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        X, y = data
-        if not (torch.is_tensor(X) and torch.is_tensor(y)):
-            raise TypeError("data given as (X, y) must hold two tensors")
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
-        return TensorDataset(X, y)
-    raise TypeError(f"expected a Dataset or an (X, y) pair of tensors, got {type(data).__name__}")
+def _as_dataset(data, name: str) -> Dataset:
+    """A ``Dataset`` as given, or an ``(X, y)`` pair of tensors as a ``TensorDataset``."""
+    if isinstance(data, TensorDataset):
+        tensors = data.tensors
+    elif isinstance(data, Dataset):
+        dataset = data
+        tensors = None
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        tensors = tuple(data)
+        for part, t in zip(("X", "y"), tensors, strict=True):
+            if not torch.is_tensor(t):
+                raise TypeError(
+                    f"{name} given as (X, y) must hold two tensors, but {part} is "
+                    f"{describe(t)}; convert it with torch.as_tensor(...) first"
+                )
+    else:
+        raise TypeError(
+            f"{name} must be a Dataset or an (X, y) pair of tensors, got {describe(data)}"
+        )
+    if tensors is not None:
+        if any(t.ndim == 0 for t in tensors):
+            raise ValueError(f"{name}: every tensor needs a first (row) axis, got a 0-d tensor")
+        lengths = [len(t) for t in tensors]
+        if len(set(lengths)) > 1:
+            raise ValueError(f"{name}: X has {lengths[0]} rows but y has {lengths[1]}")
+        dataset = data if isinstance(data, TensorDataset) else TensorDataset(*tensors)
+    if len(dataset) == 0:
+        raise ValueError(f"{name} is empty")
+    return dataset
+
+
+def _check_inputs_match_model(dataset: Dataset, name: str, model: nn.Module) -> None:
+    """Floating inputs must have the model's dtype (float64 data into float32 weights)."""
+    param = next((p for p in model.parameters() if p.is_floating_point()), None)
+    if param is None:
+        return
+    x = dataset.tensors[0] if isinstance(dataset, TensorDataset) else _peek(dataset)[0]
+    if torch.is_tensor(x) and x.is_floating_point() and x.dtype != param.dtype:
+        raise TypeError(
+            f"{name}: X has dtype {x.dtype} but the model's weights are {param.dtype}; "
+            f"convert the data with .to({param.dtype}) (or the model with .to({x.dtype}))"
+        )
+
+
+def _nonfinite_rows(dataset: Dataset) -> tuple[int, int]:
+    """(number of rows holding NaN/inf in a floating tensor, index of the first); (0, -1)."""
+    if isinstance(dataset, TensorDataset):
+        bad = torch.zeros(len(dataset), dtype=torch.bool)
+        for t in dataset.tensors:
+            if t.is_floating_point():
+                bad |= ~torch.isfinite(t.reshape(len(t), -1)).all(1).cpu()
+    else:
+        flags = []
+        for i in range(len(dataset)):
+            item = dataset[i]
+            parts = item if isinstance(item, (tuple, list)) else (item,)
+            flags.append(
+                any(torch.is_tensor(t) and t.is_floating_point() and not torch.isfinite(t).all()
+                    for t in parts)
+            )  # fmt: skip
+        bad = torch.tensor(flags, dtype=torch.bool)
+    n = int(bad.sum())
+    return n, (int(bad.nonzero()[0, 0]) if n else -1)
+
+
+def _check_metrics(metrics) -> dict[str, Metric]:
+    if metrics is None:
+        return {}
+    if not isinstance(metrics, Mapping):
+        raise TypeError(
+            f"metrics must be a dict such as {{'accuracy': accuracy}}, got {describe(metrics)}"
+        )
+    for key, fn in metrics.items():
+        if not isinstance(key, str) or not callable(fn):
+            raise TypeError(
+                f"metrics must map names (str) to functions f(outputs, y), got "
+                f"{key!r}: {describe(fn)}"
+            )
+    return dict(metrics)
+
+
+def _autocast(device: torch.device, precision: str):
+    if precision == "fp32":
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=_AUTOCAST_DTYPES[precision])
+
+
+def _check_precision(precision, device: torch.device) -> str:
+    check_choice(precision, "precision", PRECISIONS)
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError(
+            f"precision='fp16' (float16 autocast with a gradient scaler) needs a CUDA device, "
+            f"but device is {device}; use precision='bf16' or 'fp32' here"
+        )
+    if precision == "bf16":
+        if device.type not in ("cuda", "cpu"):
+            raise ValueError(
+                f"precision='bf16' is supported on CUDA and the CPU, not on {device}; "
+                "use precision='fp32'"
+            )
+        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            raise ValueError(
+                "precision='bf16' needs a GPU with bfloat16 support (Ampere or newer); "
+                "use precision='fp16' on this GPU"
+            )
+    return precision
 
 
 @torch.no_grad()
@@ -145,21 +299,137 @@ def evaluate(
     metrics: Mapping[str, Metric] | None = None,
     batch_size: int = 512,
     device=None,
+    precision: str = "fp32",
+    name: str = "data",
 ) -> dict[str, float]:
-    """Mean loss and metrics of ``model`` over ``data`` (computed on all rows at once)."""
-    device = device or next(model.parameters()).device
+    """Mean loss and metrics of ``model`` over ``data`` (computed on all rows at once).
+
+    ``precision`` as in :func:`fit`; outputs are gathered in float32 whatever it is.
+    ``name`` is how errors refer to ``data`` (``fit`` passes ``"val_data"``).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be a function f(outputs, y), got {describe(loss_fn)}")
+    metrics = _check_metrics(metrics)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    device = as_device(device, "device") if device is not None else _model_device(model)
+    precision = _check_precision(precision, device)
+    dataset = _as_dataset(data, name)
+    _check_inputs_match_model(dataset, name, model)
     was_training = model.training
     model.eval()
     outs, ys = [], []
-    for xb, yb in DataLoader(_as_dataset(data), batch_size=batch_size):
-        outs.append(model(xb.to(device)).float())
-        ys.append(yb.to(device))
-    model.train(was_training)
+    try:
+        for xb, yb in DataLoader(dataset, batch_size=batch_size):
+            with _autocast(device, precision):
+                out = model(xb.to(device))
+            outs.append(out.float())
+            ys.append(yb.to(device))
+    finally:
+        model.train(was_training)
     out, y = torch.cat(outs), torch.cat(ys)
     result = {"loss": loss_fn(out, y).item()}
-    for name, fn in (metrics or {}).items():
-        result[name] = float(fn(out, y))
+    if not math.isfinite(result["loss"]):
+        n_bad, first = _nonfinite_rows(dataset)
+        if n_bad:
+            raise ValueError(
+                f"{name} contains NaN or infinite values in {n_bad} row(s) (first: row "
+                f"{first}); the loss on it is {result['loss']}"
+            )
+    for key, fn in metrics.items():
+        result[key] = float(fn(out, y))
     return result
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def _check_optimizer(optimizer, model: nn.Module) -> None:
+    """The optimiser must update exactly the model's trainable parameters (by identity)."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer such as "
+            f"torch.optim.SGD(model.parameters(), lr=0.1), got {describe(optimizer)}"
+        )
+    in_opt = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    in_model = {id(p): p for p in model.parameters()}
+    foreign = in_opt - in_model.keys()
+    if foreign:
+        raise ValueError(
+            f"optimizer holds {len(foreign)} parameter tensor(s) that are not the model's: "
+            "was it built for another model (or for a copy)? Build it from "
+            "model.parameters() after creating the model"
+        )
+    missing = [p for i, p in in_model.items() if p.requires_grad and i not in in_opt]
+    if missing:
+        raise ValueError(
+            f"optimizer does not update {len(missing)} trainable parameter tensor(s) of the "
+            "model; add them to the optimizer, or freeze them first with "
+            "p.requires_grad_(False)"
+        )
+
+
+def _check_early_stopping(early_stopping, val_data, metrics, restore_best) -> None:
+    if early_stopping is None:
+        if restore_best:
+            raise ValueError(
+                "restore_best=True needs early_stopping (it restores the epoch that "
+                "early_stopping.monitor rated best)"
+            )
+        return
+    if not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(f"early_stopping must be an EarlyStopping, got {describe(early_stopping)}")
+    known = ["train_loss"]
+    if val_data is not None:
+        known += ["val_loss"] + [f"val_{k}" for k in metrics]
+    if early_stopping.monitor not in known:
+        reason = "" if val_data is not None else " (no val_data given)"
+        raise ValueError(
+            f"early_stopping.monitor is {early_stopping.monitor!r} but fit records only "
+            f"{known}{reason}"
+        )
+
+
+def _check_fit_arguments(
+    model, loss_fn, epochs, batch_size, val_data, metrics, scheduler, optimizer,
+    max_grad_norm, seed, progress, restore_best, sync_every, pin_memory, checkpoint_path,
+):  # fmt: skip
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
+    _check_optimizer(optimizer, model)
+    if not callable(loss_fn):
+        raise TypeError(
+            f"loss_fn must be a function f(outputs, y) -> scalar tensor, got {describe(loss_fn)}"
+        )
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
+    check_int(seed, "seed", min=0)
+    if max_grad_norm is not None:
+        check_positive(max_grad_norm, "max_grad_norm")
+    if sync_every is not None:
+        check_positive_int(sync_every, "sync_every")
+    check_bool(restore_best, "restore_best")
+    for flag, value in (("progress", progress), ("pin_memory", pin_memory)):
+        if value is not None:
+            check_bool(value, flag)
+    if checkpoint_path is not None:
+        _check_path(checkpoint_path, "checkpoint_path")
+    if metrics and val_data is None:
+        raise ValueError(
+            f"metrics {sorted(metrics)} are computed on val_data, but no val_data was "
+            "given; pass val_data=(X_val, y_val), or leave out metrics"
+        )
+    if scheduler is not None:
+        if not callable(getattr(scheduler, "step", None)):
+            raise TypeError(f"scheduler must have a step() method, got {describe(scheduler)}")
+        if getattr(scheduler, "optimizer", optimizer) is not optimizer:
+            raise ValueError(
+                "scheduler was built for another optimizer than the one given to fit; "
+                "build it from this optimizer"
+            )
 
 
 def fit(
@@ -180,24 +450,54 @@ def fit(
     device: torch.device | str | None = None,
     seed: int = 0,
     progress: bool | None = None,
+    precision: str = "fp32",
+    pin_memory: bool | None = None,
+    sync_every: int | None = None,
 ) -> History:
     """Train ``model`` for up to ``epochs`` epochs and return its :class:`History`.
 
     ``train_data`` / ``val_data``: a ``Dataset`` or an ``(X, y)`` pair of tensors.
-    History keys: ``train_loss`` and, with validation data, ``val_loss`` and ``val_<metric>``.
-    With ``checkpoint_path``, a checkpoint is written after every epoch and, if one exists
-    when ``fit`` starts, training resumes from it. ``progress=None`` shows a bar unless
-    running quietly (CI, book builds).
+    History keys: ``train_loss`` and, with validation data, ``val_loss`` and
+    ``val_<metric>``. ``metrics`` are computed on ``val_data`` only; giving metrics without
+    validation data is an error (they would be silently ignored otherwise).
+
+    * ``scheduler`` steps once per epoch; ``max_grad_norm`` (> 0) clips the gradient norm.
+    * ``early_stopping`` monitors ``train_loss``, ``val_loss`` or ``val_<metric>``;
+      ``restore_best=True`` (needs ``early_stopping``) loads the best epoch's weights at the end.
+    * ``checkpoint_path``: a checkpoint is written after every epoch and, if one exists
+      when ``fit`` starts, training resumes from it.
+    * ``precision``: ``"fp32"`` (default), ``"bf16"`` (bfloat16 autocast, CUDA or CPU) or
+      ``"fp16"`` (float16 autocast with a gradient scaler, CUDA only).
+    * ``pin_memory``: copy CPU batches from pinned memory without blocking; ``None`` means
+      on when training on CUDA from CPU data.
+    * ``sync_every``: read the running loss (a host synchronisation) every this many steps
+      to catch a NaN/inf loss early; ``None`` reads it once per epoch.
+    * ``progress=None`` shows a bar unless running quietly (CI, book builds).
+
+    Raises ``FloatingPointError`` when the loss becomes NaN/inf on finite data (training
+    diverged), ``ValueError`` when it does because the training data contain NaN/inf.
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if early_stopping is not None and val_data is None and early_stopping.monitor.startswith("val"):
-        raise ValueError(
-            f"early stopping monitors {early_stopping.monitor!r} but no val_data given"
-        )
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    metrics = _check_metrics(metrics)
+    _check_fit_arguments(
+        model, loss_fn, epochs, batch_size, val_data, metrics, scheduler, optimizer,
+        max_grad_norm, seed, progress, restore_best, sync_every, pin_memory, checkpoint_path,
+    )  # fmt: skip
+    _check_early_stopping(early_stopping, val_data, metrics, restore_best)
+    device = as_device(device, "device") if device is not None else _model_device(model)
+    precision = _check_precision(precision, device)
+    dataset = _as_dataset(train_data, "train_data")
+    _check_inputs_match_model(dataset, "train_data", model)
+    if val_data is not None:
+        _check_inputs_match_model(_as_dataset(val_data, "val_data"), "val_data", model)
     model.to(device)
-    dataset = _as_dataset(train_data)
+    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+    if pin_memory is None:
+        pin_memory = device.type == "cuda" and _on_cpu(dataset)
+    pin_memory = pin_memory and device.type == "cuda"  # pinning helps only host-to-GPU copies
+    non_blocking = pin_memory
+    # The running loss is summed in float64 (float32 on MPS, which has no float64):
+    # the epoch's mean is then the same as summing Python floats step by step.
+    acc_dtype = torch.float32 if device.type == "mps" else torch.float64
     history, start_epoch, best_state = History(), 0, None
 
     if checkpoint_path is not None and Path(checkpoint_path).exists():
@@ -208,11 +508,15 @@ def fit(
             scheduler.load_state_dict(state["scheduler"])
         if early_stopping is not None and state.get("early_stopping") is not None:
             early_stopping.load_state_dict(state["early_stopping"])
+        if scaler is not None and state.get("scaler") is not None:
+            scaler.load_state_dict(state["scaler"])
         history = History(metrics={k: list(v) for k, v in state["history"].items()})
         torch.set_rng_state(state["torch_rng"])
+        if state.get("cuda_rng") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         start_epoch = state["epoch"]
         best_state = state.get("best_model")
-        if state.get("stopped"):
+        if state.get("stopped") or start_epoch >= epochs:
             if restore_best and best_state is not None:
                 model.load_state_dict(best_state)
             return history
@@ -236,27 +540,46 @@ def fit(
     for epoch in bar:
         model.train()
         order = torch.Generator().manual_seed(seed + epoch)
-        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=order)
-        total, seen = 0.0, 0
-        for xb, yb in loader:
-            xb, yb = xb.to(device), yb.to(device)
+        loader = DataLoader(
+            dataset, batch_size=batch_size, shuffle=True, generator=order, pin_memory=pin_memory
+        )
+        total = torch.zeros((), dtype=acc_dtype, device=device)  # sum of loss * rows
+        seen = 0
+        for step, (xb, yb) in enumerate(loader, start=1):
+            xb = xb.to(device, non_blocking=non_blocking)
+            yb = yb.to(device, non_blocking=non_blocking)
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"loss became {loss.item()} in epoch {epoch + 1}; try a smaller learning rate"
+            with _autocast(device, precision):
+                loss = loss_fn(model(xb), yb)
+            if not torch.is_tensor(loss) or loss.ndim != 0:
+                raise ValueError(
+                    f"loss_fn must return a scalar (0-d) tensor, got {describe(loss)}; "
+                    "use a mean (reduction='mean')"
                 )
-            loss.backward()
-            if max_grad_norm is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-            optimizer.step()
-            total += loss.item() * len(xb)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                if max_grad_norm is not None:
+                    scaler.unscale_(optimizer)  # clip the true gradients, not scaled ones
+                    nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+                scaler.step(optimizer)  # skips the step if the gradients overflowed
+                scaler.update()
+            else:
+                loss.backward()
+                if max_grad_norm is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+                optimizer.step()
+            total += loss.detach().to(acc_dtype) * len(xb)  # stays on the device: no sync
             seen += len(xb)
+            if sync_every is not None and step % sync_every == 0:
+                _check_running_loss(total.item(), dataset, epoch, step, sync_every)
+        mean_loss = total.item() / seen  # the one read of the epoch
+        _check_running_loss(mean_loss, dataset, epoch, step, sync_every)
         if scheduler is not None:
             scheduler.step()
-        row = {"train_loss": total / seen}
+        row = {"train_loss": mean_loss}
         if val_data is not None:
-            scores = evaluate(model, val_data, loss_fn, metrics, device=device)
+            scores = evaluate(model, val_data, loss_fn, metrics, device=device,
+                              precision=precision, name="val_data")  # fmt: skip
             row.update({f"val_{k}": v for k, v in scores.items()})
         history.append(**row)
         bar.set_postfix({k: f"{v:.4g}" for k, v in row.items()})
@@ -275,8 +598,12 @@ def fit(
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict() if scheduler is not None else None,
                     "early_stopping": early_stopping.state_dict() if early_stopping else None,
+                    "scaler": scaler.state_dict() if scaler is not None else None,
                     "history": history.metrics,
                     "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state_all()
+                    if torch.cuda.is_available()
+                    else None,
                     "best_model": best_state,
                     "stopped": stop,
                 },
@@ -287,3 +614,37 @@ def fit(
     if restore_best and best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+def _on_cpu(dataset: Dataset) -> bool:
+    """Whether the dataset yields CPU tensors (only those can be pinned)."""
+    if isinstance(dataset, TensorDataset):
+        return all(t.device.type == "cpu" for t in dataset.tensors)
+    return all(t.device.type == "cpu" for t in _peek(dataset) if torch.is_tensor(t))
+
+
+def _peek(dataset: Dataset) -> tuple:
+    """The first item of a dataset, read without moving torch's global generator (a dataset
+    that augments at random, such as ``cnn.RandomShift``, draws from it)."""
+    with torch.random.fork_rng(devices=[]):
+        item = dataset[0]
+    return tuple(item) if isinstance(item, (tuple, list)) else (item,)
+
+
+def _check_running_loss(value: float, dataset, epoch: int, step: int, sync_every) -> None:
+    """Stop with a clear error if the loss read from the device is NaN or infinite."""
+    if math.isfinite(value):
+        return
+    n_bad, first = _nonfinite_rows(dataset)
+    if n_bad:
+        raise ValueError(
+            f"train_data contains NaN or infinite values in {n_bad} row(s) (first: row "
+            f"{first}), and the training loss became {value} in epoch {epoch + 1}; remove or "
+            "impute those rows - the learning rate is not to blame"
+        )
+    every = "once per epoch" if sync_every is None else f"every {sync_every} steps"
+    raise FloatingPointError(
+        f"the training loss became {value} in epoch {epoch + 1} (noticed at step {step}; "
+        f"the loss is read {every}); the data are finite, so training diverged: try a "
+        "smaller learning rate, or clip gradients with max_grad_norm"
+    )

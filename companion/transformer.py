@@ -4,16 +4,26 @@ Shapes: B = batch, T = sequence length (<= ``block_size``), C = ``n_embd``,
 H = ``n_head``, D = C / H (head width), V = ``vocab_size``.
 
 The block is pre-norm (LayerNorm before attention and before the MLP, residual around
-each), as in GPT-2 and GPT-3. Attention is written out explicitly (:func:`causal_attention`)
-and also offered through PyTorch's fused ``F.scaled_dot_product_attention``; the tests prove
-the two agree. GPT-3's alternating sparse attention changes no parameter count and is
-not modelled.
+each), as in GPT-2 and GPT-3; the original Transformer and BERT are post-norm. Attention is
+:func:`companion.attention.attention` (the book's one implementation), explicit or through
+PyTorch's fused kernel; the tests prove the two agree, and prove the whole model equal to
+Hugging Face's ``GPT2LMHeadModel`` with the same weights. The MLP's GELU is GPT-2's tanh
+approximation by default (``activation="gelu_tanh"``); ``"gelu"`` is the exact one.
+
+Initialisation is GPT-2's: N(0, 0.02²) weights, zero biases, and std 0.02/√(2·n_layer) for
+the two residual projections of each block (``attn.proj``, ``mlp.down``), so that the
+variance added to the residual stream stays the same as the model deepens.
+Training (schedule, weight-decay groups, loop) is :mod:`companion.lm_training`.
 
 Generation (:meth:`GPT.generate`) can keep a key-value cache (:class:`KVCache`): the keys and
 values of past positions are stored, so each new token costs one position's work instead of
-the whole context's; the tokens are the same as without the cache (tested).
+the whole context's; the tokens are the same as without the cache (tested). Token ids are
+checked (a host synchronisation) once per public call, not once per generated token.
 Counting: :func:`gpt_parameter_formula` (the 12·L·d² rule) and
 :func:`estimate_flops_per_token` (≈ 6N for training, plus attention).
+
+Inputs are validated with :mod:`companion.validation` (tensors are not converted: a NumPy
+array or list of ids is refused with a TypeError saying how to convert it).
 """
 
 from __future__ import annotations
@@ -25,7 +35,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion.attention import attention, merge_heads, scaled_dot_product_attention, split_heads
 from companion.parameters import count_parameters  # noqa: F401 - re-exported for the chapter
+from companion.validation import (
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_nonnegative,
+    check_positive_int,
+    check_same_device,
+    check_tensor,
+    describe,
+)
+
+ACTIVATIONS = ("gelu_tanh", "gelu")
 
 
 @dataclass(frozen=True)
@@ -38,11 +62,15 @@ class GPTConfig:
     dropout: float = 0.0
     bias: bool = True
     tie_weights: bool = True  # output projection shares the token-embedding matrix (GPT-2)
+    activation: str = "gelu_tanh"  # GPT-2's tanh approximation of GELU ("gelu": exact)
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+            check_positive_int(getattr(self, name), name)
+        check_fraction(self.dropout, "dropout")
+        check_bool(self.bias, "bias")
+        check_bool(self.tie_weights, "tie_weights")
+        check_choice(self.activation, "activation", ACTIVATIONS)
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
 
@@ -55,19 +83,6 @@ GPT2_XL = GPTConfig(n_layer=48, n_head=25, n_embd=1600)
 GPT3_175B = GPTConfig(n_layer=96, n_head=96, n_embd=12288, block_size=2048)
 
 
-def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Explicit masked scaled dot-product attention, eq. (ch07-attention).
-
-    q: (B, H, T_q, D), k, v: (B, H, T_k, D) with T_q <= T_k -> (B, H, T_q, D). The queries are
-    the last T_q positions (T_q < T_k when a key-value cache holds the earlier ones).
-    """
-    t_q, t_k = q.size(-2), k.size(-2)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (B, H, T_q, T_k)
-    future = torch.ones(t_q, t_k, dtype=torch.bool, device=q.device).triu(t_k - t_q + 1)
-    scores = scores.masked_fill(future, float("-inf"))
-    return scores.softmax(dim=-1) @ v
-
-
 class KVCache:
     """Keys and values of the positions seen so far, one (k, v) pair per layer.
 
@@ -75,7 +90,9 @@ class KVCache:
     """
 
     def __init__(self, n_layer: int):
-        self.layers: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * n_layer
+        self.layers: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * check_positive_int(
+            n_layer, "n_layer"
+        )
 
     def __len__(self) -> int:  # number of cached positions
         first = self.layers[0]
@@ -93,47 +110,35 @@ class KVCache:
 class CausalSelfAttention(nn.Module):
     def __init__(self, cfg: GPTConfig, fused: bool = True):
         super().__init__()
-        self.n_head, self.n_embd, self.fused = cfg.n_head, cfg.n_embd, fused
+        self.n_head, self.n_embd, self.fused = cfg.n_head, cfg.n_embd, check_bool(fused, "fused")
         self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
-        self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)  # residual projection
         self.dropout = nn.Dropout(cfg.dropout)
 
     def heads(self, x: torch.Tensor):
         """x: (B, T, C) -> q, k, v, each (B, H, T, D)."""
-        B, T, C = x.shape
-        if C != self.n_embd:
-            raise ValueError(f"expected input (B, T, n_embd={self.n_embd}), got {tuple(x.shape)}")
-        q, k, v = self.qkv(x).split(C, dim=2)
-        return (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        q, k, v = self.qkv(x).split(self.n_embd, dim=2)
+        return (split_heads(t, self.n_head) for t in (q, k, v))
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0):
-        B, T, C = x.shape  # x: (B, T, C)
-        q, k, v = self.heads(x)
+        q, k, v = self.heads(x)  # x: (B, T, C)
         if cache is not None:
             k, v = cache.update(layer, k, v)  # (B, H, T_past + T, D)
-        if self.fused:
-            p = self.dropout.p if self.training else 0.0
-            t_k = k.size(-2)
-            if T == t_k or T == 1:  # whole sequence, or one new token that may see everything
-                y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=T > 1)
-            else:  # several new tokens after a cache: causal mask aligned to the end
-                mask = torch.ones(T, t_k, dtype=torch.bool, device=x.device).tril(t_k - T)
-                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
-        else:
-            y = causal_attention(q, k, v)
-        y = y.transpose(1, 2).reshape(B, T, C)  # re-join the heads
-        return self.dropout(self.proj(y))
+        p = self.dropout.p if self.training else 0.0
+        y, _ = attention(q, k, v, is_causal=True, fused=self.fused, dropout_p=p)
+        return self.dropout(self.proj(merge_heads(y)))
 
 
 class MLP(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.up = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
-        self.down = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.down = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)  # residual projection
         self.dropout = nn.Dropout(cfg.dropout)
+        self.approximate = "tanh" if cfg.activation == "gelu_tanh" else "none"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.down(F.gelu(self.up(x))))
+        return self.dropout(self.down(F.gelu(self.up(x), approximate=self.approximate)))
 
 
 class Block(nn.Module):
@@ -147,8 +152,7 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0):
         """x: (B, T, C) -> (B, T, C), eq. (ch07-block): x + attn(ln1(x)), then + mlp(ln2(x))."""
         C = self.ln1.normalized_shape[0]
-        if x.ndim != 3 or x.size(-1) != C:
-            raise ValueError(f"expected input (B, T, n_embd={C}), got {tuple(x.shape)}")
+        check_tensor(x, "x", dtype="float", ndim=3, shape=("B", "T", C))
         x = x + self.attn(self.ln1(x), cache, layer)
         return x + self.mlp(self.ln2(x))
 
@@ -158,6 +162,8 @@ class GPT(nn.Module):
 
     def __init__(self, cfg: GPTConfig, fused: bool = True):
         super().__init__()
+        if not isinstance(cfg, GPTConfig):
+            raise TypeError(f"cfg must be a GPTConfig, got {describe(cfg)}")
         self.cfg = cfg
         self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd)
         self.pos_emb = nn.Embedding(cfg.block_size, cfg.n_embd)
@@ -169,6 +175,10 @@ class GPT(nn.Module):
             self.lm_head.weight = self.tok_emb.weight
         if self.tok_emb.weight.device.type != "meta":
             self.apply(self._init_weights)
+            residual_std = 0.02 / math.sqrt(2 * cfg.n_layer)  # GPT-2's scaled residual init
+            for block in self.blocks:
+                nn.init.normal_(block.attn.proj.weight, mean=0.0, std=residual_std)
+                nn.init.normal_(block.mlp.down.weight, mean=0.0, std=residual_std)
 
     @staticmethod
     def _init_weights(m: nn.Module) -> None:
@@ -177,18 +187,24 @@ class GPT(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-    def _check_ids(self, idx: torch.Tensor, past: int = 0) -> None:
-        if not torch.is_tensor(idx) or idx.ndim != 2 or idx.dtype != torch.long:
-            got = f"{tuple(idx.shape)} {idx.dtype}" if torch.is_tensor(idx) else type(idx).__name__
-            raise ValueError(f"idx must be a (B, T) tensor of int64 token ids, got {got}")
-        if idx.numel() and (idx.min() < 0 or idx.max() >= self.cfg.vocab_size):
+    def _check_ids(self, idx, past: int = 0, name: str = "idx") -> None:
+        """Type, shape, device and value range of the ids: once per public call (the range
+        test reads the values, a host synchronisation on a GPU)."""
+        if torch.is_tensor(idx) and idx.ndim == 1 and not idx.is_floating_point():
             raise ValueError(
-                f"token ids must lie in [0, vocab_size={self.cfg.vocab_size}), got "
-                f"[{idx.min().item()}, {idx.max().item()}]"
+                f"{name} must have shape (B, T), got a 1-D tensor of shape {tuple(idx.shape)}; "
+                f"add a batch dimension with {name}[None] (CharTokenizer.encode returns (T,))"
             )
+        check_tensor(idx, name, ndim=2, dtype="index")
+        check_same_device(name, idx, "the model", self.tok_emb.weight)
+        if idx.numel():
+            lo, hi = int(idx.min()), int(idx.max())
+            if lo < 0 or hi >= self.cfg.vocab_size:
+                raise ValueError(f"{name}: token ids must lie in [0, vocab_size="
+                                 f"{self.cfg.vocab_size}), got [{lo}, {hi}]")  # fmt: skip
         if past + idx.size(1) > self.cfg.block_size:
             raise ValueError(
-                f"sequence length {past + idx.size(1)} exceeds the context size "
+                f"{name}: sequence length {past + idx.size(1)} exceeds the context size "
                 f"block_size={self.cfg.block_size}"
             )
 
@@ -198,8 +214,14 @@ class GPT(nn.Module):
         With ``kv_cache``, idx holds the *new* tokens only; they sit at positions
         len(cache)..len(cache)+T-1, and their keys and values are appended to the cache.
         """
+        if kv_cache is not None and not isinstance(kv_cache, KVCache):
+            raise TypeError(f"kv_cache must be a KVCache or None, got {describe(kv_cache)}")
         past = 0 if kv_cache is None else len(kv_cache)
         self._check_ids(idx, past)
+        return self._logits(idx, kv_cache, past)
+
+    def _logits(self, idx: torch.Tensor, kv_cache: KVCache | None, past: int) -> torch.Tensor:
+        """The forward pass on ids already checked (no host synchronisation)."""
         pos = torch.arange(past, past + idx.size(1), device=idx.device)
         x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))  # (B, T, C)
         for i, block in enumerate(self.blocks):
@@ -208,16 +230,22 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def attention_maps(self, idx: torch.Tensor) -> list[torch.Tensor]:
-        """The attention weights of every layer, computed explicitly: a list of (B, H, T, T)."""
-        from companion.attention import scaled_dot_product_attention
+        """The attention weights of every layer, computed explicitly: a list of (B, H, T, T).
 
+        Computed in evaluation mode (no dropout); the model's previous mode is restored.
+        """
         self._check_ids(idx)
-        x = self.tok_emb(idx) + self.pos_emb(torch.arange(idx.size(1), device=idx.device))
-        maps = []
-        for block in self.blocks:
-            q, k, v = block.attn.heads(block.ln1(x))
-            maps.append(scaled_dot_product_attention(q, k, v, is_causal=True)[1])
-            x = block(x)
+        was_training = self.training
+        self.eval()
+        try:
+            x = self.tok_emb(idx) + self.pos_emb(torch.arange(idx.size(1), device=idx.device))
+            maps = []
+            for block in self.blocks:
+                q, k, v = block.attn.heads(block.ln1(x))
+                maps.append(scaled_dot_product_attention(q, k, v, is_causal=True)[1])
+                x = block(x)
+        finally:
+            self.train(was_training)
         return maps
 
     @torch.no_grad()
@@ -235,35 +263,44 @@ class GPT(nn.Module):
         ``temperature=0`` picks the most likely token (greedy); otherwise tokens are sampled
         from softmax(logits / temperature), restricted to the ``top_k`` most likely. Once the
         sequence fills the context, the oldest tokens drop out of it (sliding window) and the
-        cache is rebuilt, so ``use_cache`` never changes the tokens.
+        cache is rebuilt, so ``use_cache`` never changes the tokens. A 1-D prompt (what
+        ``CharTokenizer.encode`` returns) is refused, as in :meth:`forward`: pass ``ids[None]``.
+        The prompt is checked once; the generated ids are in range by construction.
         """
-        self._check_ids(idx[:, -self.cfg.block_size :] if torch.is_tensor(idx) else idx)
-        if max_new_tokens < 0 or temperature < 0:
-            raise ValueError(
-                f"need max_new_tokens >= 0 and temperature >= 0, got "
-                f"{max_new_tokens}, {temperature}"
-            )
-        if top_k is not None and not 1 <= top_k <= self.cfg.vocab_size:
-            raise ValueError(f"top_k must lie in [1, {self.cfg.vocab_size}], got {top_k}")
+        if torch.is_tensor(idx) and idx.ndim == 2 and idx.size(1) == 0:
+            raise ValueError("idx must hold at least one token per row, got shape "
+                             f"{tuple(idx.shape)}")  # fmt: skip
+        self._check_ids(idx[:, -self.cfg.block_size :] if torch.is_tensor(idx) and idx.ndim == 2
+                        else idx)  # fmt: skip
+        max_new_tokens = check_int(max_new_tokens, "max_new_tokens", min=0)
+        temperature = check_nonnegative(temperature, "temperature")
+        if top_k is not None:
+            top_k = check_int(top_k, "top_k", min=1, max=self.cfg.vocab_size)
+        check_bool(use_cache, "use_cache")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got "
+                            f"{describe(generator)}")  # fmt: skip
         was_training, cache = self.training, None
         self.eval()
-        for _ in range(max_new_tokens):
-            if cache is not None and len(cache) < self.cfg.block_size:
-                logits = self(idx[:, -1:], kv_cache=cache)  # one new position
-            else:  # first step, no cache, or a full window: run on the last block_size tokens
-                cache = KVCache(self.cfg.n_layer) if use_cache else None
-                logits = self(idx[:, -self.cfg.block_size :], kv_cache=cache)
-            logits = logits[:, -1, :]  # (B, V)
-            if temperature == 0:
-                nxt = logits.argmax(dim=-1, keepdim=True)
-            else:
-                logits = logits / temperature
-                if top_k is not None:
-                    kth = torch.topk(logits, top_k).values[:, -1:]
-                    logits = logits.masked_fill(logits < kth, float("-inf"))
-                nxt = torch.multinomial(logits.softmax(dim=-1), 1, generator=generator)
-            idx = torch.cat((idx, nxt), dim=1)
-        self.train(was_training)
+        try:
+            for _ in range(max_new_tokens):
+                if cache is not None and len(cache) < self.cfg.block_size:
+                    logits = self._logits(idx[:, -1:], cache, len(cache))  # one new position
+                else:  # first step, no cache, or a full window: run on the last block_size
+                    cache = KVCache(self.cfg.n_layer) if use_cache else None
+                    logits = self._logits(idx[:, -self.cfg.block_size :], cache, 0)
+                logits = logits[:, -1, :]  # (B, V)
+                if temperature == 0:
+                    nxt = logits.argmax(dim=-1, keepdim=True)
+                else:
+                    logits = logits / temperature
+                    if top_k is not None:
+                        kth = torch.topk(logits, top_k).values[:, -1:]
+                        logits = logits.masked_fill(logits < kth, float("-inf"))
+                    nxt = torch.multinomial(logits.softmax(dim=-1), 1, generator=generator)
+                idx = torch.cat((idx, nxt), dim=1)
+        finally:
+            self.train(was_training)
         return idx
 
 
@@ -273,6 +310,8 @@ def gpt_parameter_formula(cfg: GPTConfig) -> int:
     Per block: attention 4d² + 4d, MLP 8d² + 5d, two LayerNorms 4d, i.e. 12d² + 13d.
     Embeddings: (V + block_size)·d; final LayerNorm 2d; the LM head is tied.
     """
+    if not isinstance(cfg, GPTConfig):
+        raise TypeError(f"cfg must be a GPTConfig, got {describe(cfg)}")
     d, L = cfg.n_embd, cfg.n_layer
     if not (cfg.bias and cfg.tie_weights):
         raise NotImplementedError("closed form written for bias=True, tie_weights=True")
@@ -291,7 +330,10 @@ def estimate_flops_per_token(
     3 × forward ≈ 6N + 12·L·T·d.
     Embedding look-ups, LayerNorms, softmax and biases are ignored (a fraction of a percent).
     """
-    T = cfg.block_size if seq_len is None else seq_len
+    if not isinstance(cfg, GPTConfig):
+        raise TypeError(f"cfg must be a GPTConfig, got {describe(cfg)}")
+    T = cfg.block_size if seq_len is None else check_int(seq_len, "seq_len")
+    check_bool(training, "training")
     if not 1 <= T <= cfg.block_size:
         raise ValueError(f"seq_len must lie in [1, block_size={cfg.block_size}], got {T}")
     d, L = cfg.n_embd, cfg.n_layer

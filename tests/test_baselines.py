@@ -65,7 +65,7 @@ def test_binary_logistic_regression_has_d_plus_one_parameters():
     svc = SVC().fit(X, y)
     assert learned_parameter_count(svc) == svc.n_support_.sum() * 4 + 1
     assert learned_parameter_count(MLP((3, 2))) == 8
-    with pytest.raises(TypeError, match="expected a fitted"):
+    with pytest.raises(TypeError, match="model must be a fitted"):
         learned_parameter_count("tree")
 
 

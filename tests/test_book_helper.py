@@ -35,3 +35,16 @@ def test_glue_turns_numpy_and_torch_scalars_into_python_numbers(monkeypatch):
     assert type(seen["a"]) is float and seen["a"] == 9.5
     assert type(seen["b"]) is int and seen["b"] == 3
     assert isinstance(seen["c"], np.ndarray)
+
+
+@pytest.mark.parametrize("bad", ["has space", "dot.name", "naïve", "", "a+b"])
+def test_glue_names_the_role_cannot_parse_are_refused(bad):
+    with pytest.raises(ValueError, match="glue name must be ASCII"):
+        book.glue(bad, 1)
+
+
+def test_glue_name_of_the_wrong_kind_is_a_type_error():
+    with pytest.raises(TypeError, match="glue name must be a str"):
+        book.glue(3, 1)
+    with pytest.raises(TypeError, match="display must be True or False"):
+        book.glue("ok", 1, display="yes")

@@ -177,3 +177,155 @@ def test_config_executes_and_fails_on_errors():
     assert cfg["only_build_toc_files"] is True
     assert "sphinx_exercise" in cfg["sphinx"]["extra_extensions"]
     assert cfg["launch_buttons"]["colab_url"] and cfg["launch_buttons"]["binderhub_url"]
+
+
+# --- cross-references between chapters ---------------------------------------------------------
+
+# "Chapter 8", "Chapters 5 and 8", "Chapters 8-14", "Chapters 3, 4 and 9"; not "Goodfellow et
+# al.'s Chapter 9" (another book's chapter: a possessive right before it).
+_CHAPTER_REF = re.compile(
+    r"(?<!['’]s )\bChapters?\s+(\d+)((?:\s*(?:,|and|or|to|–|-|—)\s*\d+)*)"
+)
+
+
+def _prose_pages() -> list[tuple[str, str]]:
+    """(name, prose) of every page in the toc and every included fragment; for notebooks the
+    markdown cells only (code is not prose)."""
+    pages = []
+    for entry in toc_files():
+        path = page_path(entry)
+        text = markdown_text(read(path)) if path.suffix == ".ipynb" else path.read_text()
+        pages.append((entry, text))
+    for fragment in sorted(BOOK.glob("appendix/*_parts/*.md")):
+        pages.append((str(fragment.relative_to(ROOT)), fragment.read_text()))
+    return pages
+
+
+def chapter_numbers_in_toc() -> list[int]:
+    """The chapter numbers the book holds: chNN_ notebooks in the toc, in toc order."""
+    return [int(m.group(1)) for e in toc_files() if (m := re.search(r"/ch(\d\d)_", e))]
+
+
+def chapter_references(text: str) -> list[tuple[int, str]]:
+    """Every chapter number a prose reference names, with the matched text; a range
+    "Chapters 8-14" names each chapter in it."""
+    found = []
+    for m in _CHAPTER_REF.finditer(text):
+        numbers = [int(m.group(1))] + [int(n) for n in re.findall(r"\d+", m.group(2))]
+        if re.search(r"(to|–|-|—)\s*\d+\s*$", m.group(0)) and len(numbers) == 2:
+            numbers = list(range(numbers[0], numbers[1] + 1))
+        found += [(n, m.group(0)) for n in numbers]
+    return found
+
+
+def test_chapter_reference_finder_reads_lists_and_ranges():
+    text = (
+        "see Chapter 2; Chapters 5 and 8; Chapters 3, 4 and 9; Chapters 8–14; "
+        "Goodfellow, Bengio and Courville's Chapter 9 is another book"
+    )
+    assert [n for n, _ in chapter_references(text)] == [2, 5, 8, 3, 4, 9, *range(8, 15)]
+
+
+@pytest.mark.parametrize("name,text", [pytest.param(n, t, id=n) for n, t in _prose_pages()])
+def test_references_to_chapters_name_chapters_that_exist(name, text):
+    """A prose reference to a chapter the book does not hold is a promise it cannot keep."""
+    held = set(chapter_numbers_in_toc())
+    missing = sorted({f"{ref!r} (Chapter {n})" for n, ref in chapter_references(text)
+                      if n not in held})  # fmt: skip
+    assert not missing, f"{name} refers to chapters the book does not hold: {missing}"
+
+
+def test_toc_chapters_are_numbered_in_order():
+    numbers = chapter_numbers_in_toc()
+    assert numbers == list(range(1, len(numbers) + 1)), numbers
+
+
+# --- the glossary ----------------------------------------------------------------------------
+
+_GLOSSARY_PARTS = BOOK / "appendix" / "glossary_parts"
+
+
+def glossary_entries() -> list[tuple[str, str, str, str]]:
+    """(fragment stem, term, Chinese term, definition) for every entry of every fragment."""
+    entries = []
+    for path in sorted(_GLOSSARY_PARTS.glob("ch*.md")):
+        blocks = re.findall(r"```\{glossary\}\n(.*?)\n```", path.read_text(), flags=re.S)
+        assert blocks, f"{path.name} holds no {{glossary}} block"
+        for block in blocks:
+            term = None
+            for line in block.splitlines():
+                if not line.strip() or line.startswith(":"):
+                    continue
+                if not line[0].isspace():
+                    term = line.strip()
+                    continue
+                assert term is not None, f"{path.name}: definition before any term: {line!r}"
+                chinese, sep, meaning = line.strip().partition(" · ")
+                assert sep, f"{path.name}: {term!r} must start with 'Chinese term · ': {line!r}"
+                entries.append((path.stem, term, chinese.strip(), meaning.strip()))
+                term = None
+    return entries
+
+
+def _chapter_of(stem: str):
+    found = sorted(BOOK.glob(f"{stem}_*.ipynb"))
+    return found[0] if found else None
+
+
+def test_glossary_has_entries_from_every_fragment():
+    entries = glossary_entries()
+    stems = {e[0] for e in entries}
+    assert stems == {p.stem for p in _GLOSSARY_PARTS.glob("ch*.md")}
+    assert len(entries) >= 50
+
+
+def test_no_glossary_term_is_defined_twice():
+    """Sphinx matches terms case-insensitively; a duplicate fails the build. Two entries with
+    the same Chinese term are the same idea twice (e.g. "FLOP" beside "FLOP (floating-point
+    operation)")."""
+    seen: dict[str, str] = {}
+    seen_zh: dict[str, str] = {}
+    for stem, term, chinese, _ in glossary_entries():
+        key = term.lower()
+        assert key not in seen, f"{term!r} is defined in {seen.get(key)} and in {stem}"
+        seen[key] = stem
+        assert chinese not in seen_zh, (
+            f"{chinese} ({term!r}, {stem}) is already defined in {seen_zh[chinese]}"
+        )
+        seen_zh[chinese] = stem
+
+
+@pytest.mark.parametrize(
+    "stem,term,chinese",
+    [(s, t, c) for s, t, c, _ in glossary_entries()],
+    ids=lambda v: str(v),
+)
+def test_glossary_chinese_term_appears_unbroken_in_its_chapter(stem, term, chinese):
+    """The chapter whose fragment defines a term introduces it with its Chinese name, on one
+    line (a line break inside a Chinese term renders as a space)."""
+    chapter = _chapter_of(stem)
+    assert chapter is not None, f"glossary_parts/{stem}.md has no chapter {stem}_*.ipynb"
+    text = markdown_text(read(chapter))
+    assert chinese in text, (
+        f"{term!r}: its Chinese term {chinese} does not appear (on one line) in {chapter.name}"
+    )
+
+
+_TERM_ROLE = re.compile(r"\{term\}`([^`]+)`")
+
+
+def _term_target(role_text: str) -> str:
+    m = re.search(r"<([^<>]+)>\s*$", role_text)
+    return (m.group(1) if m else role_text).strip().lower()
+
+
+def test_term_role_parser():
+    assert _term_target("backpropagation") == "backpropagation"
+    assert _term_target("the rule <Backpropagation>") == "backpropagation"
+
+
+@pytest.mark.parametrize("name,text", [pytest.param(n, t, id=n) for n, t in _prose_pages()])
+def test_term_roles_name_defined_terms(name, text):
+    defined = {term.lower() for _, term, _, _ in glossary_entries()}
+    unknown = sorted({t for t in map(_term_target, _TERM_ROLE.findall(text)) if t not in defined})
+    assert not unknown, f"{name} links glossary terms that are not defined: {unknown}"

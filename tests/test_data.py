@@ -34,3 +34,29 @@ def test_mnist5k_is_real_balanced_and_stratified():
     assert torch.equal(s.y_test.bincount(), torch.full((10,), 100))
     # real digits: most pixels are background, strokes reach full intensity
     assert (s.X_train == 0).float().mean() > 0.7 and s.X_train.max() == 1.0
+
+
+def test_md5sum_matches_hashlib_for_any_chunk_size(tmp_path):
+    import hashlib
+
+    from companion.data import cifar10
+
+    blob = bytes(range(256)) * 41 + b"tail"  # 10,500 bytes: no chunk size divides it evenly
+    f = tmp_path / "blob.bin"
+    f.write_bytes(blob)
+    expected = hashlib.md5(blob, usedforsecurity=False).hexdigest()
+    for chunk in (1, 7, 1024, 10_500, 1 << 20):
+        assert cifar10.md5sum(f, chunk_size=chunk) == expected
+    # the digest is compared case-insensitively, as published digests vary
+    assert cifar10.verify_checksum(f, expected.upper()) == f
+
+
+def test_split_moves_to_a_device_named_in_any_case():
+    s = data.load_breast_cancer()
+    moved = s.to("CPU")
+    assert moved.X_train.device.type == "cpu" and torch.equal(moved.X_train, s.X_train)
+
+
+def test_test_size_is_the_fraction_of_rows_held_out():
+    s = data.load_digits(test_size=0.5)
+    assert len(s.y_test) in (898, 899) and len(s.y_train) + len(s.y_test) == 1797

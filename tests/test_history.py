@@ -6,6 +6,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -119,18 +120,12 @@ def test_six_n_d():
     assert training_flops(1, 1) == 6.0
 
 
-@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf")])
-def test_six_n_d_rejects_bad_values(bad):
-    with pytest.raises(ValueError, match="positive"):
-        training_flops(bad, 1e9)
-    with pytest.raises(ValueError, match="positive"):
-        training_flops(1e9, bad)
-
-
-@pytest.mark.parametrize("bad", ["175e9", True, None, torch.tensor(1.0)])
-def test_six_n_d_rejects_bad_types(bad):
-    with pytest.raises(TypeError, match="real number"):
-        training_flops(bad, 1e9)
+@pytest.mark.parametrize(
+    "n", [70e9, 70_000_000_000, np.float64(70e9), np.int64(70_000_000_000), torch.tensor(70e9)]
+)
+def test_six_n_d_accepts_every_numeric_type(n):
+    # the right answer in every type; wrong values and types are in tests/badinput
+    assert training_flops(n, 1.4e12) == pytest.approx(5.88e23, rel=1e-6)
 
 
 def test_every_event_has_a_short_label():

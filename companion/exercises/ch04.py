@@ -3,6 +3,8 @@
 * ``ch04-hidden-delta``: the error term of a hidden layer, eq. (ch04-delta-hidden).
 * ``ch04-sin``: add ``sin`` to the scalar engine; checked against torch in float64.
 * ``ch04-tiny-network``: gradients of a one-neuron-per-layer network by hand.
+* ``ch04-memory``: predict how many numbers the forward pass keeps for the backward pass
+  (worked answer in the solution).
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ import math
 import torch
 
 from companion.autograd import Value
-from companion.exercises import CheckFailed, Passed, expect_close, expect_shape, passed
+from companion.exercises import (
+    CheckFailed,
+    Passed,
+    as_integer,
+    expect_close,
+    expect_shape,
+    passed,
+)
 
 
 def hidden_delta_problem() -> dict[str, torch.Tensor]:
@@ -103,3 +112,42 @@ def check_tiny_network(grads) -> Passed:
     for key in ("b2", "w2", "b1", "w1"):  # in the order backpropagation finds them
         expect_close(grads[key], want[key], f"dL/d{key}", rtol=1e-6, hint=hints[key])
     return passed("all four gradients match autograd")
+
+
+MEMORY_SIZES = (64, 128, 128, 10)  # the network of exercise ch04-memory
+MEMORY_BATCH = 256
+
+
+def _memory_counts() -> dict[str, int]:
+    sizes, n = MEMORY_SIZES, MEMORY_BATCH
+    pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
+    return {
+        "right": n * sum(a + b for a, b in pairs),  # A_{l-1} and Z_l for every layer
+        "params": sum(a * b + b for a, b in pairs),
+        "inputs only": n * sum(a for a, _ in pairs),
+        "pre-activations only": n * sum(b for _, b in pairs),
+        "one example": sum(a + b for a, b in pairs),
+    }
+
+
+def check_stored_values(count) -> Passed:
+    """Exercise ch04-memory: numbers kept by the forward pass of a ``[64, 128, 128, 10]``
+    tanh network on a batch of 256 for its backward pass (``A_{l-1}`` and ``Z_l``)."""
+    got = as_integer(count, "the number of stored values")
+    c = _memory_counts()
+    hints = {
+        "params": "that is the number of parameters; the stored activations grow with the batch",
+        "inputs only": "the backward pass also needs every Z_l, for f'(Z_l)",
+        "pre-activations only": "the weight gradient Delta_l^T A_{l-1} also needs every layer's "
+        "input A_{l-1}, the data X included",
+        "one example": "every one of the 256 rows of the batch is stored",
+    }
+    for key, hint in hints.items():
+        if got == c[key]:
+            raise CheckFailed(f"{got:,} is not it. Hint: {hint}")
+    if got != c["right"]:
+        raise CheckFailed(
+            f"{got:,} is not it (expected a count of the form 256 x sum over layers of "
+            "(inputs + outputs of the layer))"
+        )
+    return passed(f"{got:,} numbers: n * sum_l (n_(l-1) + n_l); memory grows with the batch")
