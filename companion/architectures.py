@@ -12,17 +12,29 @@
 Every count includes biases and BatchNorm's affine weights (running statistics are buffers,
 not parameters). All three take images ``(B, 3, 224, 224)`` and return logits
 ``(B, num_classes)``; an adaptive pooling layer before the classifier keeps the head's shape
-fixed, as in torchvision. Build them under ``torch.device("meta")`` to count parameters
-without allocating memory (:func:`companion.history.count_on_meta`).
+fixed, as in torchvision, so smaller images work down to each model's ``min_size``
+(AlexNet 63, VGG-16 32, ResNet-50 1 pixel; computed from the layers by
+:func:`min_input_size`, not typed). Build them under ``torch.device("meta")`` to count
+parameters without allocating memory (:func:`companion.parameters.count_on_meta`).
+
+Input policy (see :mod:`companion.validation`): images must be a floating tensor of the
+weights' dtype (float64 or integer pixels are refused with a ``TypeError``, not cast), of
+shape (B, 3, H, W) with H, W >= ``min_size`` (``ValueError``); constructor arguments are
+checked (``num_classes`` a positive int, ``grouped`` a bool).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import nn
 
+from companion.validation import check_bool, check_floating, check_positive_int
+
 __all__ = [
     "alexnet",
+    "min_input_size",
     "dqn",
     "vgg16",
     "resnet50",
@@ -33,32 +45,58 @@ __all__ = [
 ]
 
 
-def _check_num_classes(num_classes: int) -> None:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+def _check_num_classes(num_classes: int) -> int:
+    return check_positive_int(num_classes, "num_classes")
+
+
+def min_input_size(layers: Iterable[nn.Module]) -> int:
+    """Smallest square input for which every layer of a chain has an output of size >= 1.
+
+    A layer with kernel k, stride s, padding p (dilation 1) gives an output of length
+    m >= 1 exactly when its input has n >= (m - 1) s + k - 2p (eq. ``ch05-out-size``
+    solved for n). Walking the chain backwards from m = 1 gives the minimum input.
+    Only ``Conv2d`` and ``MaxPool2d``/``AvgPool2d`` change the size; other layers are
+    skipped. Pass the *main path* only (a ResNet shortcut has the same stride).
+    """
+    need = 1
+    for layer in reversed(list(layers)):
+        if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            k, s, p = (_first(getattr(layer, a)) for a in ("kernel_size", "stride", "padding"))
+            need = max(1, (need - 1) * s + k - 2 * p)
+    return need
+
+
+def _first(v) -> int:
+    return int(v[0]) if isinstance(v, tuple) else int(v)
+
+
+def _check_images(x: torch.Tensor, like: torch.Tensor, min_size: int) -> torch.Tensor:
+    x = check_floating(x, "x", like=like)
+    if x.ndim != 4 or x.shape[1] != 3:
+        hint = " (a single image? add a batch axis with x[None])" if x.ndim == 3 else ""
+        raise ValueError(f"x must be images of shape (B, 3, H, W), got {tuple(x.shape)}{hint}")
+    if x.shape[-1] < min_size or x.shape[-2] < min_size:
+        raise ValueError(
+            f"x must be at least {min_size}x{min_size} pixels for this network (smaller "
+            f"inputs shrink to nothing before the classifier), got {tuple(x.shape[-2:])}"
+        )
+    return x
 
 
 class ImageClassifier(nn.Module):
     """``features`` (convolutions) -> adaptive pool -> flatten -> ``classifier`` (MLP head)."""
 
-    def __init__(self, features: nn.Module, pool: int, classifier: nn.Module):
+    def __init__(self, features: nn.Sequential, pool, classifier: nn.Module):
         super().__init__()
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d(pool)
         self.classifier = classifier
+        self.min_size = min_input_size(features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, 3, H, W) images -> (B, num_classes) logits."""
-        _check_images(x)
+        """x: (B, 3, H, W) images, H, W >= ``min_size`` -> (B, num_classes) logits."""
+        x = _check_images(x, self.features[0].weight, self.min_size)
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
-
-
-def _check_images(x: torch.Tensor) -> None:
-    if not torch.is_tensor(x) or x.ndim != 4 or x.shape[1] != 3:
-        shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
-        raise ValueError(f"expected images of shape (B, 3, H, W), got {shape}")
-    if x.shape[-1] < 32 or x.shape[-2] < 32:
-        raise ValueError(f"images must be at least 32x32 pixels, got {tuple(x.shape[-2:])}")
 
 
 def _mlp_head(in_features: int, num_classes: int, dropout: float = 0.5) -> nn.Sequential:
@@ -81,7 +119,7 @@ def alexnet(num_classes: int = 1000, grouped: bool = True) -> ImageClassifier:
     """
     _check_num_classes(num_classes)
     relu = nn.ReLU
-    if grouped:
+    if check_bool(grouped, "grouped"):
         features = nn.Sequential(
             nn.Conv2d(3, 96, 11, stride=4, padding=2), relu(inplace=True),   # (B, 96, 55, 55)
             nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
@@ -167,8 +205,11 @@ class ResNet(nn.Module):
     def __init__(self, blocks: tuple[int, int, int, int], num_classes: int = 1000):
         super().__init__()
         _check_num_classes(num_classes)
-        if len(blocks) != 4 or any(not isinstance(b, int) or b < 1 for b in blocks):
+        if not isinstance(blocks, (tuple, list)):
+            raise TypeError(f"blocks must be a tuple of four ints, got {type(blocks).__name__}")
+        if len(blocks) != 4:
             raise ValueError(f"blocks must be four positive ints, got {blocks!r}")
+        blocks = tuple(check_positive_int(b, "blocks") for b in blocks)
         self.stem = nn.Sequential(
             nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False),
             nn.BatchNorm2d(64),
@@ -186,10 +227,14 @@ class ResNet(nn.Module):
         self.stages = nn.Sequential(*stages)  # (B, 2048, 7, 7) for 224x224 input
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
+        main_path = [*self.stem] + [
+            conv for stage in self.stages for b in stage for conv in (b.conv1, b.conv2, b.conv3)
+        ]
+        self.min_size = min_input_size(main_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, 3, H, W) images -> (B, num_classes) logits."""
-        _check_images(x)
+        x = _check_images(x, self.stem[0].weight, self.min_size)
         return self.fc(torch.flatten(self.avgpool(self.stages(self.stem(x))), 1))
 
 
@@ -203,15 +248,25 @@ def resnet152(num_classes: int = 1000) -> ResNet:
     return ResNet((3, 8, 36, 3), num_classes)
 
 
+class DQN(nn.Sequential):
+    """The deep Q-network as an ``nn.Sequential`` whose forward checks its input first."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, 4, 84, 84) stacked frames -> (B, n_actions) Q-values."""
+        x = check_floating(x, "x", like=self[0].weight)
+        if x.ndim != 4 or tuple(x.shape[1:]) != (4, 84, 84):
+            raise ValueError(f"x must be stacked frames (B, 4, 84, 84), got {tuple(x.shape)}")
+        return super().forward(x)
+
+
 def dqn(n_actions: int = 18) -> nn.Module:
     """The deep Q-network of Mnih et al. (2015, Methods): four stacked 84x84 frames ->
     conv 32x8x8/4 -> conv 64x4x4/2 -> conv 64x3x3/1 -> fc 512 -> one Q-value per action.
     (B, 4, 84, 84) -> (B, n_actions). With 18 actions (the full Atari set) it has 1,693,362
     parameters: not a large model, even in 2015.
     """
-    if isinstance(n_actions, bool) or not isinstance(n_actions, int) or n_actions < 1:
-        raise ValueError(f"n_actions must be a positive int, got {n_actions!r}")
-    return nn.Sequential(
+    n_actions = check_positive_int(n_actions, "n_actions")
+    return DQN(
         nn.Conv2d(4, 32, 8, stride=4), nn.ReLU(),   # (B, 32, 20, 20)
         nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),  # (B, 64, 9, 9)
         nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(),  # (B, 64, 7, 7)

@@ -18,6 +18,9 @@ What "number of learned parameters" means differs between model families
   solver *selected*, not free numbers it *tuned*; only the dual coefficients are fitted;
 * neural network: weights + biases (:func:`companion.mlp.count_parameters`).
 
+:func:`train_validation_split` and :func:`train_validation_curves` hold out a validation set
+and record the training and validation curves of §2.7 (under- and over-fitting).
+
 :func:`xor_blobs` makes the XOR problem of §2.3 (no straight line separates it) and
 :func:`plot_decision_boundary` draws what a classifier learned in two dimensions.
 
@@ -47,10 +50,13 @@ from companion.runtime import cpu_threads
 from companion.train import accuracy, fit
 from companion.validation import (
     check_bool,
+    check_floating,
     check_int,
     check_nonnegative,
     check_positive,
     check_positive_int,
+    check_real,
+    check_tensor,
     describe,
 )
 
@@ -59,6 +65,8 @@ __all__ = [
     "compare_models",
     "learned_parameter_count",
     "plot_decision_boundary",
+    "train_validation_curves",
+    "train_validation_split",
     "xor_blobs",
 ]
 
@@ -202,6 +210,93 @@ def _compare(split, hidden, epochs, lr, batch_size, standardize, seed, device, r
     table = pd.DataFrame(rows, columns=["model", "test_accuracy", "n_parameters", "train_time_s"])
     table.insert(3, "what_is_counted", table["model"].map(PARAMETER_DEFINITIONS))
     return (table, fitted) if return_models else table
+
+
+def train_validation_split(X, y, val_fraction: float = 0.25, seed: int = 0):
+    """Split a training set ``(X, y)`` into training and validation parts (Chapter 2, §2.7).
+
+    ``X``: ``(n, ...)`` tensor, ``y``: ``(n,)`` tensor; a seeded random permutation puts
+    ``int(n * val_fraction)`` rows into the validation part. Returns
+    ``(X_train, y_train, X_val, y_val)``. The test set is not touched: it stays for the one
+    final evaluation.
+    """
+    X = check_tensor(X, "X")
+    y = check_tensor(y, "y", ndim=1)
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
+    val_fraction = check_real(
+        val_fraction, "val_fraction", low=0.0, high=1.0, low_open=True, high_open=True
+    )
+    seed = check_int(seed, "seed", min=0)
+    n_val = int(len(X) * val_fraction)
+    if n_val < 1 or n_val >= len(X):
+        raise ValueError(
+            f"val_fraction={val_fraction} leaves {n_val} of {len(X)} rows for "
+            "validation; both parts need at least one row"
+        )
+    perm = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
+    val, train = perm[:n_val], perm[n_val:]
+    return X[train], y[train], X[val], y[val]
+
+
+def train_validation_curves(
+    model: nn.Module,
+    train: tuple[torch.Tensor, torch.Tensor],
+    val: tuple[torch.Tensor, torch.Tensor],
+    *,
+    steps: int,
+    lr: float = 1e-2,
+    weight_decay: float = 0.0,
+    record_every: int = 1,
+) -> dict[str, list[float]]:
+    """Train a classifier by full-batch AdamW and record training and validation curves.
+
+    Every step uses the whole training set (small data sets only). After every
+    ``record_every`` steps the model is evaluated in eval mode, without gradients, on both
+    sets. Returns lists ``step``, ``train_loss``, ``val_loss`` (mean cross-entropy, nats),
+    ``train_accuracy`` and ``val_accuracy``: the curves that show under- and over-fitting
+    (Chapter 2, §2.7). ``X``: ``(n, d)`` floats of the model's dtype; ``y``: ``(n,)`` class ids.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {describe(model)}")
+    params = list(model.parameters())
+    if not params:
+        raise ValueError("model has no parameters to train")
+    sets = {}
+    for name, pair in (("train", train), ("val", val)):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"{name} must be a pair (X, y) of tensors, got {describe(pair)}")
+        X = check_floating(pair[0], f"{name}[0]", like=params[0])
+        y = check_tensor(pair[1], f"{name}[1]", ndim=1, dtype="index")
+        if len(X) != len(y):
+            raise ValueError(f"{name}: X has {len(X)} rows but y has {len(y)} labels")
+        sets[name] = (X, y)
+    steps = check_positive_int(steps, "steps")
+    lr = check_positive(lr, "lr")
+    weight_decay = check_nonnegative(weight_decay, "weight_decay")
+    record_every = check_positive_int(record_every, "record_every")
+
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    X_tr, y_tr = sets["train"]
+    curves: dict[str, list[float]] = {
+        k: [] for k in ("step", "train_loss", "val_loss", "train_accuracy", "val_accuracy")
+    }
+    for step in range(1, steps + 1):
+        model.train()
+        loss = nn.functional.cross_entropy(model(X_tr), y_tr)  # mean over the training set
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % record_every and step != steps:
+            continue
+        model.eval()
+        curves["step"].append(step)
+        with torch.no_grad():
+            for name, (X, y) in sets.items():
+                logits = model(X)  # (n, K)
+                curves[f"{name}_loss"].append(nn.functional.cross_entropy(logits, y).item())
+                curves[f"{name}_accuracy"].append((logits.argmax(1) == y).double().mean().item())
+    return curves
 
 
 def xor_blobs(n: int = 400, noise: float = 0.35, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,8 @@ from collections import Counter, defaultdict
 
 import torch
 
-from companion.validation import check_int, check_tensor, describe
+from companion.data.text import ids_as_list
+from companion.validation import check_int, describe
 
 __all__ = ["PIECE_PATTERN", "BPETokenizer"]
 
@@ -167,17 +168,4 @@ class BPETokenizer:
 
         One sequence only: decode a (B, T) batch row by row.
         """
-        if isinstance(ids, (list, tuple)) or (
-            hasattr(ids, "__array__") and not torch.is_tensor(ids)
-        ):
-            ids = torch.as_tensor(ids, dtype=torch.long) if len(ids) == 0 else torch.as_tensor(ids)
-        check_tensor(ids, "ids", dtype="int")
-        if ids.ndim != 1:
-            raise ValueError(
-                f"ids must be one sequence of shape (n,), got shape {tuple(ids.shape)}; for a "
-                "batch decode each row"
-            )
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.vocab_size):
-            raise ValueError(f"ids must lie in [0, {self.vocab_size - 1}], got values in "
-                             f"[{int(ids.min())}, {int(ids.max())}]")  # fmt: skip
-        return "".join(self.vocab[i] for i in ids.tolist())
+        return "".join(self.vocab[i] for i in ids_as_list(ids, self.vocab_size))

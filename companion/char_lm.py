@@ -43,10 +43,9 @@ class CharLSTM(nn.Module):
         super().__init__()
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
         self.embed = nn.Embedding(vocab_size, check_positive_int(embed, "embed"))
-        self.lstm = nn.LSTM(
-            embed, check_positive_int(hidden, "hidden"), check_positive_int(num_layers, "num_layers"),
-            batch_first=True,
-        )  # fmt: skip
+        hidden = check_positive_int(hidden, "hidden")
+        num_layers = check_positive_int(num_layers, "num_layers")
+        self.lstm = nn.LSTM(embed, hidden, num_layers, batch_first=True)
         self.head = nn.Linear(hidden, vocab_size)
 
     def forward(self, ids, state=None):
@@ -91,11 +90,14 @@ def train_tbptt(
     epochs: int,
     lr: float = 1e-2,
     max_grad_norm: float = 1.0,
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> list[float]:
     """Train with truncated BPTT and a carried state; return the mean training loss per epoch.
 
-    ``ids``: (n,) token ids of the training text. Losses are accumulated on the device and
-    read once per epoch (no host synchronisation inside the loop).
+    ``ids``: (n,) token ids of the training text. ``optimizer`` defaults to Adam with ``lr``;
+    pass one to continue training across calls (e.g. one epoch at a time, validating in
+    between). Losses are accumulated on the device and read once per epoch (no host
+    synchronisation inside the loop).
     """
     model = _check_model(model)
     ids = check_index_tensor(ids, "ids", model.vocab_size, shape=(None,))
@@ -103,7 +105,10 @@ def train_tbptt(
     lr, max_grad_norm = check_positive(lr, "lr"), check_positive(max_grad_norm, "max_grad_norm")
     device = _device(model)
     streams = stream_batches(ids, batch_size).to(device)  # (B, N)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    if optimizer is None:
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    elif not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {describe(optimizer)}")
     history = []
     for _ in range(epochs):
         model.train()

@@ -39,6 +39,15 @@ class Event:
     people: str
     key: str  # citation key in book/references.bib
     venue: str  # the primary source
+    month: int | None = None  # month of first public appearance, where the year is too coarse
+
+    @property
+    def date(self) -> str:
+        """``"Nov 2022"``, or the year alone where no month is recorded."""
+        return f"{_MONTHS[self.month - 1]} {self.year}" if self.month else str(self.year)
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 TIMELINE: tuple[Event, ...] = (
@@ -62,31 +71,57 @@ TIMELINE: tuple[Event, ...] = (
     Event(2012, "AlexNet wins ImageNet (ILSVRC-2012)", "Krizhevsky, Sutskever & Hinton",
           "krizhevsky2012imagenet", "NIPS 25:1097-1105"),
     Event(2013, "DQN learns Atari games from pixels (DeepMind Technologies)", "Mnih et al.",
-          "mnih2013playing", "arXiv:1312.5602, NIPS Deep Learning Workshop"),
+          "mnih2013playing", "arXiv:1312.5602, NIPS Deep Learning Workshop", 12),
     Event(2014, "VGG: very deep 3x3 convolutional networks", "Simonyan & Zisserman",
-          "simonyan2015very", "arXiv:1409.1556; ICLR 2015"),
+          "simonyan2015very", "arXiv:1409.1556; ICLR 2015", 9),
     Event(2014, "Attention for neural machine translation", "Bahdanau, Cho & Bengio",
-          "bahdanau2015neural", "arXiv:1409.0473; ICLR 2015"),
+          "bahdanau2015neural", "arXiv:1409.0473; ICLR 2015", 9),
     Event(2015, "Human-level Atari control (Google DeepMind)", "Mnih et al.",
-          "mnih2015human", "Nature 518(7540):529-533"),
+          "mnih2015human", "Nature 518(7540):529-533", 2),
+    Event(2015, "Pre-train a language model, then fine-tune it on the task", "Dai & Le",
+          "dai2015semi", "arXiv:1511.01432; NIPS 28:3079-3087", 11),
     Event(2015, "ResNet: residual learning (Microsoft Research)", "He, Zhang, Ren & Sun",
-          "he2016deep", "arXiv:1512.03385; CVPR 2016:770-778"),
-    Event(2016, "AlphaGo", "Silver et al.", "silver2016mastering", "Nature 529(7587):484-489"),
+          "he2016deep", "arXiv:1512.03385; CVPR 2016:770-778", 12),
+    Event(2016, "AlphaGo", "Silver et al.", "silver2016mastering", "Nature 529(7587):484-489", 1),
+    Event(2017, "Sparsely-gated mixture-of-experts layer", "Shazeer et al.",
+          "shazeer2017outrageously", "arXiv:1701.06538; ICLR 2017", 1),
     Event(2017, "The Transformer", "Vaswani et al.", "vaswani2017attention",
-          "NIPS 30:5998-6008"),
-    Event(2018, "GPT: generative pre-training", "Radford et al.", "radford2018improving",
-          "OpenAI report"),
+          "arXiv:1706.03762; NIPS 30:5998-6008", 6),
+    Event(2018, "ULMFiT: fine-tuning a pre-trained LSTM language model", "Howard & Ruder",
+          "howard2018universal", "arXiv:1801.06146; ACL 2018:328-339", 1),
+    Event(2018, "GPT: generative pre-training of a Transformer", "Radford et al.",
+          "radford2018improving", "OpenAI report", 6),
     Event(2018, "BERT", "Devlin, Chang, Lee & Toutanova", "devlin2019bert",
-          "arXiv:1810.04805; NAACL-HLT 2019:4171-4186"),
-    Event(2019, "GPT-2", "Radford et al.", "radford2019language", "OpenAI report"),
+          "arXiv:1810.04805; NAACL-HLT 2019:4171-4186", 10),
+    Event(2019, "GPT-2", "Radford et al.", "radford2019language", "OpenAI report", 2),
     Event(2020, "Scaling laws for language models", "Kaplan et al.", "kaplan2020scaling",
-          "arXiv:2001.08361"),
+          "arXiv:2001.08361", 1),
     Event(2020, "GPT-3 and in-context learning", "Brown et al.", "brown2020language",
-          "arXiv:2005.14165; NeurIPS 33:1877-1901"),
+          "arXiv:2005.14165; NeurIPS 33:1877-1901", 5),
+    Event(2021, "Switch Transformer: mixture of experts at a trillion parameters",
+          "Fedus, Zoph & Shazeer", "fedus2022switch", "arXiv:2101.03961; JMLR 23(120):1-39", 1),
     Event(2022, "Chinchilla: compute-optimal training", "Hoffmann et al.",
-          "hoffmann2022training", "arXiv:2203.15556; NeurIPS 2022"),
+          "hoffmann2022training", "arXiv:2203.15556; NeurIPS 2022", 3),
     Event(2022, "InstructGPT: following instructions with human feedback", "Ouyang et al.",
-          "ouyang2022training", "arXiv:2203.02155; NeurIPS 2022"),
+          "ouyang2022training", "arXiv:2203.02155; NeurIPS 2022", 3),
+    Event(2022, "ChatGPT released to the public", "OpenAI", "openai2022chatgpt",
+          "OpenAI blog, 30 Nov 2022", 11),
+    Event(2023, "LLaMA: open-weight models trained on public data", "Touvron et al.",
+          "touvron2023llama", "arXiv:2302.13971", 2),
+    Event(2023, "GPT-4", "OpenAI", "openai2023gpt4", "arXiv:2303.08774", 3),
+    Event(2023, "Llama 2: open weights licensed for commercial use", "Touvron et al.",
+          "touvron2023llama2", "arXiv:2307.09288", 7),
+    Event(2023, "Qwen: open-weight models from Alibaba", "Bai et al.", "bai2023qwen",
+          "arXiv:2309.16609", 9),
+    Event(2023, "Mistral 7B", "Jiang et al.", "jiang2023mistral", "arXiv:2310.06825", 10),
+    Event(2023, "Mixtral 8x7B: an open-weight mixture of experts", "Jiang et al.",
+          "jiang2024mixtral", "released Dec 2023; arXiv:2401.04088", 12),
+    Event(2024, "OpenAI o1: a model trained to reason before it answers", "OpenAI",
+          "openai2024o1", "OpenAI blog, 12 Sep 2024", 9),
+    Event(2024, "DeepSeek-V3: an open-weight mixture of experts", "DeepSeek-AI",
+          "deepseekai2024v3", "arXiv:2412.19437", 12),
+    Event(2025, "DeepSeek-R1: reasoning learned by reinforcement learning, open weights",
+          "DeepSeek-AI", "deepseekai2025r1", "arXiv:2501.12948; Nature 645:633-638", 1),
 )  # fmt: skip
 
 
@@ -179,9 +214,12 @@ TIMELINE_LABELS: dict[str, str] = {
     "simonyan2015very": "VGG",
     "bahdanau2015neural": "attention",
     "mnih2015human": "DQN (Nature)",
+    "dai2015semi": "pre-train, then fine-tune",
     "he2016deep": "ResNet",
     "silver2016mastering": "AlphaGo",
+    "shazeer2017outrageously": "mixture of experts",
     "vaswani2017attention": "Transformer",
+    "howard2018universal": "ULMFiT",
     "radford2018improving": "GPT",
     "devlin2019bert": "BERT",
     "radford2019language": "GPT-2",
@@ -189,4 +227,15 @@ TIMELINE_LABELS: dict[str, str] = {
     "brown2020language": "GPT-3",
     "hoffmann2022training": "Chinchilla",
     "ouyang2022training": "InstructGPT",
+    "fedus2022switch": "Switch Transformer",
+    "openai2022chatgpt": "ChatGPT",
+    "touvron2023llama": "LLaMA",
+    "openai2023gpt4": "GPT-4",
+    "touvron2023llama2": "Llama 2",
+    "bai2023qwen": "Qwen",
+    "jiang2023mistral": "Mistral 7B",
+    "jiang2024mixtral": "Mixtral 8x7B",
+    "openai2024o1": "OpenAI o1",
+    "deepseekai2024v3": "DeepSeek-V3",
+    "deepseekai2025r1": "DeepSeek-R1",
 }

@@ -156,6 +156,7 @@ def train_lm(
     the end. Returns an :class:`LMHistory`."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {describe(model)}")
+    check_index_tensor(train_tokens, "train_tokens", shape=(None,))
     steps = check_positive_int(steps, "steps")
     eval_every = check_positive_int(eval_every, "eval_every")
     lr = check_positive(lr, "lr")
@@ -163,7 +164,6 @@ def train_lm(
     check_fraction(betas[0], "betas[0]")
     check_fraction(betas[1], "betas[1]")
     warmup_cosine(0, warmup, steps, min_ratio)  # validates warmup, min_ratio
-    check_index_tensor(train_tokens, "train_tokens", shape=(None,))
     device = next(model.parameters()).device
     optimizer = torch.optim.AdamW(parameter_groups(model, weight_decay), lr=lr, betas=betas)
     schedule = torch.optim.lr_scheduler.LambdaLR(

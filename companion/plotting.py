@@ -14,7 +14,7 @@ lines differ in three ways at once: colour, line style and marker.
   monotonically); ``cividis`` is the alternative for the strongest deficiencies.
 
 Arguments are checked as in :mod:`companion.validation`: a wrong kind is a ``TypeError``,
-a wrong value a ``ValueError`` (an unknown metric name: ``KeyError``, as a dict would).
+a wrong value (an unknown metric name, too) a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -98,7 +98,9 @@ def plot_history(history, metrics: str | Sequence[str] | None = None, title: str
     names = _metric_names(metrics, series)
     missing = [n for n in names if n not in series]
     if missing:
-        raise KeyError(f"history has no metric(s) {missing}; it has {sorted(series)}")
+        raise ValueError(
+            f"metrics names {missing}, which history does not have; it has {sorted(series)}"
+        )
     if not names:
         raise ValueError("history is empty: there is nothing to plot")
     families: dict[str, list[str]] = {}

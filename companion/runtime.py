@@ -52,7 +52,7 @@ def as_device(value: str | torch.device, name: str = "device") -> torch.device:
             f"got {type(value).__name__} {value!r}"
         )
     kind, _, index = text.partition(":")
-    if kind not in KNOWN_DEVICES or (index and (not index.isdigit() or kind == "cpu")):
+    if kind not in KNOWN_DEVICES or (index and not index.isdigit()):
         raise ValueError(
             f"{name} {value!r} is not a device; expected one of "
             f"{', '.join(KNOWN_DEVICES)} (or 'cuda:N' for the N-th GPU)"

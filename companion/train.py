@@ -29,7 +29,7 @@ Inputs are checked with :mod:`companion.validation` (see its conventions): data 
 ``Dataset`` or an ``(X, y)`` pair of tensors, never converted from NumPy silently; floating
 ``X`` must have the model's dtype (float64 data for a float32 model are refused, not cast);
 hyper-parameters must be finite and in range; the optimiser must hold exactly the model's
-trainable parameters.
+trainable parameters. Those checks live in :mod:`companion.train_checks`.
 """
 
 from __future__ import annotations
@@ -45,23 +45,42 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader
 
 from companion.runtime import as_device, is_quiet
+from companion.train_checks import (
+    PRECISIONS,
+    Metric,
+    as_dataset,
+    check_fit_arguments,
+    check_inputs_match_model,
+    check_metrics,
+    check_path,
+    check_precision,
+    check_running_loss,
+    model_device,
+    nonfinite_rows,
+    on_cpu,
+)
 from companion.validation import (
-    check_bool,
     check_choice,
-    check_int,
     check_labels,
     check_nonnegative,
-    check_positive,
     check_positive_int,
     check_tensor,
     describe,
 )
 
-Metric = Callable[[torch.Tensor, torch.Tensor], float]
-PRECISIONS = ("fp32", "bf16", "fp16")
+__all__ = [
+    "PRECISIONS",
+    "EarlyStopping",
+    "History",
+    "accuracy",
+    "evaluate",
+    "fit",
+    "load_checkpoint",
+    "save_checkpoint",
+]
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -151,15 +170,9 @@ class EarlyStopping:
         self.best_epoch = state["best_epoch"]
 
 
-def _check_path(path, name: str) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a str or os.PathLike, got {describe(path)}")
-    return Path(path)
-
-
 def save_checkpoint(path: str | os.PathLike, state: Mapping) -> None:
     """Write ``state`` to ``path`` atomically: readers see the old file or the new one."""
-    path = _check_path(path, "path")
+    path = check_path(path, "path")
     if not isinstance(state, Mapping):
         raise TypeError(f"state must be a dict, got {describe(state)}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,118 +190,16 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping) -> None:
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """Load a checkpoint written by :func:`save_checkpoint` (tensors and plain data only)."""
-    path = _check_path(path, "path")
+    path = check_path(path, "path")
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def _as_dataset(data, name: str) -> Dataset:
-    """A ``Dataset`` as given, or an ``(X, y)`` pair of tensors as a ``TensorDataset``."""
-    if isinstance(data, TensorDataset):
-        tensors = data.tensors
-    elif isinstance(data, Dataset):
-        dataset = data
-        tensors = None
-    elif isinstance(data, (tuple, list)) and len(data) == 2:
-        tensors = tuple(data)
-        for part, t in zip(("X", "y"), tensors, strict=True):
-            if not torch.is_tensor(t):
-                raise TypeError(
-                    f"{name} given as (X, y) must hold two tensors, but {part} is "
-                    f"{describe(t)}; convert it with torch.as_tensor(...) first"
-                )
-    else:
-        raise TypeError(
-            f"{name} must be a Dataset or an (X, y) pair of tensors, got {describe(data)}"
-        )
-    if tensors is not None:
-        if any(t.ndim == 0 for t in tensors):
-            raise ValueError(f"{name}: every tensor needs a first (row) axis, got a 0-d tensor")
-        lengths = [len(t) for t in tensors]
-        if len(set(lengths)) > 1:
-            raise ValueError(f"{name}: X has {lengths[0]} rows but y has {lengths[1]}")
-        dataset = data if isinstance(data, TensorDataset) else TensorDataset(*tensors)
-    if len(dataset) == 0:
-        raise ValueError(f"{name} is empty")
-    return dataset
-
-
-def _check_inputs_match_model(dataset: Dataset, name: str, model: nn.Module) -> None:
-    """Floating inputs must have the model's dtype (float64 data into float32 weights)."""
-    param = next((p for p in model.parameters() if p.is_floating_point()), None)
-    if param is None:
-        return
-    x = dataset.tensors[0] if isinstance(dataset, TensorDataset) else _peek(dataset)[0]
-    if torch.is_tensor(x) and x.is_floating_point() and x.dtype != param.dtype:
-        raise TypeError(
-            f"{name}: X has dtype {x.dtype} but the model's weights are {param.dtype}; "
-            f"convert the data with .to({param.dtype}) (or the model with .to({x.dtype}))"
-        )
-
-
-def _nonfinite_rows(dataset: Dataset) -> tuple[int, int]:
-    """(number of rows holding NaN/inf in a floating tensor, index of the first); (0, -1)."""
-    if isinstance(dataset, TensorDataset):
-        bad = torch.zeros(len(dataset), dtype=torch.bool)
-        for t in dataset.tensors:
-            if t.is_floating_point():
-                bad |= ~torch.isfinite(t.reshape(len(t), -1)).all(1).cpu()
-    else:
-        flags = []
-        for i in range(len(dataset)):
-            item = dataset[i]
-            parts = item if isinstance(item, (tuple, list)) else (item,)
-            flags.append(
-                any(torch.is_tensor(t) and t.is_floating_point() and not torch.isfinite(t).all()
-                    for t in parts)
-            )  # fmt: skip
-        bad = torch.tensor(flags, dtype=torch.bool)
-    n = int(bad.sum())
-    return n, (int(bad.nonzero()[0, 0]) if n else -1)
-
-
-def _check_metrics(metrics) -> dict[str, Metric]:
-    if metrics is None:
-        return {}
-    if not isinstance(metrics, Mapping):
-        raise TypeError(
-            f"metrics must be a dict such as {{'accuracy': accuracy}}, got {describe(metrics)}"
-        )
-    for key, fn in metrics.items():
-        if not isinstance(key, str) or not callable(fn):
-            raise TypeError(
-                f"metrics must map names (str) to functions f(outputs, y), got "
-                f"{key!r}: {describe(fn)}"
-            )
-    return dict(metrics)
 
 
 def _autocast(device: torch.device, precision: str):
     if precision == "fp32":
         return nullcontext()
     return torch.autocast(device_type=device.type, dtype=_AUTOCAST_DTYPES[precision])
-
-
-def _check_precision(precision, device: torch.device) -> str:
-    check_choice(precision, "precision", PRECISIONS)
-    if precision == "fp16" and device.type != "cuda":
-        raise ValueError(
-            f"precision='fp16' (float16 autocast with a gradient scaler) needs a CUDA device, "
-            f"but device is {device}; use precision='bf16' or 'fp32' here"
-        )
-    if precision == "bf16":
-        if device.type not in ("cuda", "cpu"):
-            raise ValueError(
-                f"precision='bf16' is supported on CUDA and the CPU, not on {device}; "
-                "use precision='fp32'"
-            )
-        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            raise ValueError(
-                "precision='bf16' needs a GPU with bfloat16 support (Ampere or newer); "
-                "use precision='fp16' on this GPU"
-            )
-    return precision
 
 
 @torch.no_grad()
@@ -311,12 +222,12 @@ def evaluate(
         raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be a function f(outputs, y), got {describe(loss_fn)}")
-    metrics = _check_metrics(metrics)
+    metrics = check_metrics(metrics)
     batch_size = check_positive_int(batch_size, "batch_size")
-    device = as_device(device, "device") if device is not None else _model_device(model)
-    precision = _check_precision(precision, device)
-    dataset = _as_dataset(data, name)
-    _check_inputs_match_model(dataset, name, model)
+    device = as_device(device, "device") if device is not None else model_device(model)
+    precision = check_precision(precision, device)
+    dataset = as_dataset(data, name)
+    check_inputs_match_model(dataset, name, model)
     was_training = model.training
     model.eval()
     outs, ys = [], []
@@ -331,7 +242,7 @@ def evaluate(
     out, y = torch.cat(outs), torch.cat(ys)
     result = {"loss": loss_fn(out, y).item()}
     if not math.isfinite(result["loss"]):
-        n_bad, first = _nonfinite_rows(dataset)
+        n_bad, first = nonfinite_rows(dataset)
         if n_bad:
             raise ValueError(
                 f"{name} contains NaN or infinite values in {n_bad} row(s) (first: row "
@@ -340,36 +251,6 @@ def evaluate(
     for key, fn in metrics.items():
         result[key] = float(fn(out, y))
     return result
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
-def _check_optimizer(optimizer, model: nn.Module) -> None:
-    """The optimiser must update exactly the model's trainable parameters (by identity)."""
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer such as "
-            f"torch.optim.SGD(model.parameters(), lr=0.1), got {describe(optimizer)}"
-        )
-    in_opt = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    in_model = {id(p): p for p in model.parameters()}
-    foreign = in_opt - in_model.keys()
-    if foreign:
-        raise ValueError(
-            f"optimizer holds {len(foreign)} parameter tensor(s) that are not the model's: "
-            "was it built for another model (or for a copy)? Build it from "
-            "model.parameters() after creating the model"
-        )
-    missing = [p for i, p in in_model.items() if p.requires_grad and i not in in_opt]
-    if missing:
-        raise ValueError(
-            f"optimizer does not update {len(missing)} trainable parameter tensor(s) of the "
-            "model; add them to the optimizer, or freeze them first with "
-            "p.requires_grad_(False)"
-        )
 
 
 def _check_early_stopping(early_stopping, val_data, metrics, restore_best) -> None:
@@ -391,45 +272,6 @@ def _check_early_stopping(early_stopping, val_data, metrics, restore_best) -> No
             f"early_stopping.monitor is {early_stopping.monitor!r} but fit records only "
             f"{known}{reason}"
         )
-
-
-def _check_fit_arguments(
-    model, loss_fn, epochs, batch_size, val_data, metrics, scheduler, optimizer,
-    max_grad_norm, seed, progress, restore_best, sync_every, pin_memory, checkpoint_path,
-):  # fmt: skip
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
-    _check_optimizer(optimizer, model)
-    if not callable(loss_fn):
-        raise TypeError(
-            f"loss_fn must be a function f(outputs, y) -> scalar tensor, got {describe(loss_fn)}"
-        )
-    check_positive_int(epochs, "epochs")
-    check_positive_int(batch_size, "batch_size")
-    check_int(seed, "seed", min=0)
-    if max_grad_norm is not None:
-        check_positive(max_grad_norm, "max_grad_norm")
-    if sync_every is not None:
-        check_positive_int(sync_every, "sync_every")
-    check_bool(restore_best, "restore_best")
-    for flag, value in (("progress", progress), ("pin_memory", pin_memory)):
-        if value is not None:
-            check_bool(value, flag)
-    if checkpoint_path is not None:
-        _check_path(checkpoint_path, "checkpoint_path")
-    if metrics and val_data is None:
-        raise ValueError(
-            f"metrics {sorted(metrics)} are computed on val_data, but no val_data was "
-            "given; pass val_data=(X_val, y_val), or leave out metrics"
-        )
-    if scheduler is not None:
-        if not callable(getattr(scheduler, "step", None)):
-            raise TypeError(f"scheduler must have a step() method, got {describe(scheduler)}")
-        if getattr(scheduler, "optimizer", optimizer) is not optimizer:
-            raise ValueError(
-                "scheduler was built for another optimizer than the one given to fit; "
-                "build it from this optimizer"
-            )
 
 
 def fit(
@@ -477,23 +319,24 @@ def fit(
     Raises ``FloatingPointError`` when the loss becomes NaN/inf on finite data (training
     diverged), ``ValueError`` when it does because the training data contain NaN/inf.
     """
-    metrics = _check_metrics(metrics)
-    _check_fit_arguments(
+    metrics = check_metrics(metrics)
+    epochs, batch_size, seed, max_grad_norm, sync_every = check_fit_arguments(
         model, loss_fn, epochs, batch_size, val_data, metrics, scheduler, optimizer,
         max_grad_norm, seed, progress, restore_best, sync_every, pin_memory, checkpoint_path,
     )  # fmt: skip
     _check_early_stopping(early_stopping, val_data, metrics, restore_best)
-    device = as_device(device, "device") if device is not None else _model_device(model)
-    precision = _check_precision(precision, device)
-    dataset = _as_dataset(train_data, "train_data")
-    _check_inputs_match_model(dataset, "train_data", model)
+    device = as_device(device, "device") if device is not None else model_device(model)
+    precision = check_precision(precision, device)
+    dataset = as_dataset(train_data, "train_data")
+    check_inputs_match_model(dataset, "train_data", model)
     if val_data is not None:
-        _check_inputs_match_model(_as_dataset(val_data, "val_data"), "val_data", model)
+        check_inputs_match_model(as_dataset(val_data, "val_data"), "val_data", model)
     model.to(device)
     scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
     if pin_memory is None:
-        pin_memory = device.type == "cuda" and _on_cpu(dataset)
-    pin_memory = pin_memory and device.type == "cuda"  # pinning helps only host-to-GPU copies
+        pin_memory = device.type == "cuda" and on_cpu(dataset)
+    # pinning helps only host-to-GPU copies (and CUDA tensors cannot be pinned)
+    pin_memory = pin_memory and device.type == "cuda" and on_cpu(dataset)
     non_blocking = pin_memory
     # The running loss is summed in float64 (float32 on MPS, which has no float64):
     # the epoch's mean is then the same as summing Python floats step by step.
@@ -571,9 +414,9 @@ def fit(
             total += loss.detach().to(acc_dtype) * len(xb)  # stays on the device: no sync
             seen += len(xb)
             if sync_every is not None and step % sync_every == 0:
-                _check_running_loss(total.item(), dataset, epoch, step, sync_every)
+                check_running_loss(total.item(), dataset, epoch, step, sync_every)
         mean_loss = total.item() / seen  # the one read of the epoch
-        _check_running_loss(mean_loss, dataset, epoch, step, sync_every)
+        check_running_loss(mean_loss, dataset, epoch, step, sync_every)
         if scheduler is not None:
             scheduler.step()
         row = {"train_loss": mean_loss}
@@ -614,37 +457,3 @@ def fit(
     if restore_best and best_state is not None:
         model.load_state_dict(best_state)
     return history
-
-
-def _on_cpu(dataset: Dataset) -> bool:
-    """Whether the dataset yields CPU tensors (only those can be pinned)."""
-    if isinstance(dataset, TensorDataset):
-        return all(t.device.type == "cpu" for t in dataset.tensors)
-    return all(t.device.type == "cpu" for t in _peek(dataset) if torch.is_tensor(t))
-
-
-def _peek(dataset: Dataset) -> tuple:
-    """The first item of a dataset, read without moving torch's global generator (a dataset
-    that augments at random, such as ``cnn.RandomShift``, draws from it)."""
-    with torch.random.fork_rng(devices=[]):
-        item = dataset[0]
-    return tuple(item) if isinstance(item, (tuple, list)) else (item,)
-
-
-def _check_running_loss(value: float, dataset, epoch: int, step: int, sync_every) -> None:
-    """Stop with a clear error if the loss read from the device is NaN or infinite."""
-    if math.isfinite(value):
-        return
-    n_bad, first = _nonfinite_rows(dataset)
-    if n_bad:
-        raise ValueError(
-            f"train_data contains NaN or infinite values in {n_bad} row(s) (first: row "
-            f"{first}), and the training loss became {value} in epoch {epoch + 1}; remove or "
-            "impute those rows - the learning rate is not to blame"
-        )
-    every = "once per epoch" if sync_every is None else f"every {sync_every} steps"
-    raise FloatingPointError(
-        f"the training loss became {value} in epoch {epoch + 1} (noticed at step {step}; "
-        f"the loss is read {every}); the data are finite, so training diverged: try a "
-        "smaller learning rate, or clip gradients with max_grad_norm"
-    )

@@ -12,14 +12,16 @@ Rules that keep this from hiding a failure:
   and teardown) and none was skipped. A notebook with a failing cell is not cached, so the
   book build executes it itself and raises on the failing cell
   (``nb_execution_raise_on_error``).
-* The cached notebook is the file on disk with outputs added; its code sources and cell
-  metadata must equal what nbval executed (re-read and compared at the end), because
-  jupyter-cache keys a notebook by the hash of exactly those (plus the kernelspec). A
-  notebook edited during the run is not cached.
-* Outputs are rebuilt from the kernel's iopub messages the way nbclient (the book build's
-  executor) does it: one output per ``stream``/``display_data``/``execute_result``/``error``
-  message, in order, ``clear_output`` honoured. A message this plugin does not understand
-  (e.g. ``update_display_data``) makes the notebook uncacheable rather than wrong.
+* The cached notebook is the file on disk, re-read at the end, with outputs added:
+  jupyter-cache keys a notebook by the hash of its code cells (sources and metadata) and its
+  kernelspec, so the key is the one the book build computes from the same file. Its code
+  sources must equal what nbval executed: a notebook edited during the run is not cached.
+* Cells are sent to the kernel as nbclient (the book build's executor) sends them
+  (``store_history=True``: execution counts, ``_``/``Out``), and outputs are rebuilt from the
+  kernel's iopub messages the way nbclient does it: one output per ``stream``,
+  ``display_data``, ``execute_result`` or ``error`` message, in order, ``clear_output``
+  honoured. A message this plugin does not understand (e.g. ``update_display_data``) makes
+  the notebook uncacheable rather than wrong.
 
 Without ``--nb-cache`` the plugin does nothing.
 """
@@ -55,6 +57,7 @@ class _Record:
         self.path: Path | None = None
         self.outputs: dict[int, list] = {}
         self.passed: set[int] = set()  # cells whose call phase passed
+        self.counts: dict[int, int | None] = {}  # execution counts the kernel gave
         self.sources: dict[int, str] = {}
         self.ok = True
         self.why: str | None = None
@@ -113,10 +116,15 @@ def pytest_runtest_call(item):
     kernel = nbfile.kernel
     sent: list[str] = []
     messages: list[dict] = []
-    execute, get_message = kernel.execute_cell_input, nbfile.get_kernel_message
+    get_message = nbfile.get_kernel_message
 
-    def execute_and_remember(*args, **kwargs):
-        msg_id = execute(*args, **kwargs)
+    def execute_like_nbclient(cell_input, allow_stdin=None):
+        # nbval sends store_history=False; nbclient (the book build) sends True, which gives
+        # execution counts, `_`/`Out` and the display hook's exact output. Send what nbclient
+        # sends, so that the cached outputs are those the book build would have produced.
+        msg_id = kernel.kc.execute(
+            cell_input, store_history=True, allow_stdin=False, stop_on_error=False
+        )
         sent.append(msg_id)
         return msg_id
 
@@ -126,7 +134,7 @@ def pytest_runtest_call(item):
             messages.append(msg)
         return msg
 
-    kernel.execute_cell_input = execute_and_remember  # instance attributes shadow the methods
+    kernel.execute_cell_input = execute_like_nbclient  # instance attributes shadow the methods
     nbfile.get_kernel_message = get_and_remember
     try:
         yield
@@ -137,6 +145,8 @@ def pytest_runtest_call(item):
     if problem:
         record.spoil(f"cell {item.cell_num}: {problem}")
     record.outputs[item.cell_num] = outs
+    counts = [m["content"]["execution_count"] for m in messages if m["msg_type"] == "execute_input"]
+    record.counts[item.cell_num] = counts[0] if counts else None
     record.sources[item.cell_num] = item.cell.source
 
 
@@ -175,7 +185,7 @@ def executed_notebook(path: Path, record: _Record) -> nbformat.NotebookNode | No
         if cell.source != record.sources[i]:
             return None  # the file changed while nbval ran it
         cell.outputs = copy.deepcopy(record.outputs[i])
-        cell.execution_count = i + 1
+        cell.execution_count = record.counts.get(i)
     nb.metadata["language_info"] = _language_info()
     return nb
 

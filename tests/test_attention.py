@@ -1,4 +1,8 @@
-"""Tests of companion.attention (Chapter 7): explicit attention against PyTorch's own."""
+"""Tests of companion.attention (Chapter 7): explicit attention against PyTorch's own.
+
+References: ``F.scaled_dot_product_attention`` (with ``torch.nn.attention.bias``'s
+``causal_lower_right`` for T_q < T_k), ``nn.MultiheadAttention``, and closed forms.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,34 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention.bias import causal_lower_right
 
 from companion.attention import (
     MultiHeadAttention,
     apply_rotary,
+    attention,
     causal_mask,
+    merge_heads,
     padding_mask,
     scaled_dot_product_attention,
     sinusoidal_positional_encoding,
+    split_heads,
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def _qkv(B=2, H=3, Tq=5, Tk=5, D=4, seed=0):
+def _qkv(B=2, H=3, Tq=5, Tk=5, D=4, seed=0, device="cpu"):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(B, H, T, D, generator=g, dtype=torch.float64) for T in (Tq, Tk, Tk))
+    return tuple(
+        torch.randn(B, H, T, D, generator=g, dtype=torch.float64).to(device) for T in (Tq, Tk, Tk)
+    )
+
+
+def _lower_right(t_q, t_k):
+    """PyTorch's own bottom-right causal mask as a dense bool tensor (True = attend)."""
+    q = torch.zeros(1, 1, t_q, 1)
+    return causal_lower_right(t_q, t_k)._materialize(q.device)
 
 
 @pytest.mark.parametrize("case", ["none", "causal", "padding", "bool_full", "additive"])
@@ -45,14 +61,64 @@ def test_explicit_equals_fused(case):
     )
     torch.testing.assert_close(out, ref)
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3, 5, dtype=torch.float64))
+    fused, none = attention(q, k, v, kwargs.get("mask"), kwargs.get("is_causal", False), fused=True)
+    assert none is None
+    torch.testing.assert_close(fused, ref)
     if case == "causal":  # no weight on the future
         assert (weights.triu(1) == 0).all()
     if case == "padding":  # no weight on padded keys of the second sequence
         assert (weights[1, :, :, 2:] == 0).all()
 
 
-def test_causal_mask_after_a_cache_and_fully_masked_rows():
+def test_causal_mask_is_torchs_lower_right_mask():
+    for t_q, t_k in ((1, 1), (3, 3), (2, 4), (1, 6), (4, 9)):
+        assert torch.equal(causal_mask(t_q, t_k), _lower_right(t_q, t_k))
     assert torch.equal(causal_mask(2, 4), torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]]).bool())
+
+
+@pytest.mark.parametrize("t_q,t_k", [(1, 5), (2, 5), (4, 7), (5, 5)])
+@pytest.mark.parametrize("extra", [None, "bool", "float"])
+def test_causal_with_fewer_queries_than_keys_every_entry_point(t_q, t_k, extra):
+    """The bug of the first edition: fused + is_causal aligned the mask top left."""
+    q, k, v = _qkv(Tq=t_q, Tk=t_k)
+    mask = None
+    if extra == "bool":
+        mask = padding_mask(torch.tensor([t_k, t_k - 1]), t_k)
+    elif extra == "float":
+        mask = 0.3 * torch.randn(2, 1, t_q, t_k, dtype=torch.float64)
+    lower_right = _lower_right(t_q, t_k)
+    if mask is None:
+        ref_mask = lower_right
+    elif mask.dtype == torch.bool:
+        ref_mask = mask & lower_right
+    else:
+        ref_mask = mask.masked_fill(~lower_right, float("-inf"))
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=ref_mask)
+    explicit, _ = scaled_dot_product_attention(q, k, v, mask, is_causal=True)
+    torch.testing.assert_close(explicit, ref)
+    for fused in (False, True):
+        torch.testing.assert_close(attention(q, k, v, mask, True, fused=fused)[0], ref)
+    if t_q < t_k and t_q > 1:  # the wrong variant: torch's top-left is_causal differs
+        top_left = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None)
+        if mask is None:
+            assert not torch.allclose(top_left, ref)
+
+
+@pytest.mark.parametrize("t_q,t_k", [(3, 6), (6, 6), (1, 4)])
+def test_multihead_causal_paths_agree_with_fewer_queries(t_q, t_k):
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(12, 3).double()
+    x = torch.randn(2, t_k, 12, dtype=torch.float64)
+    query = x[:, -t_q:]  # the last t_q positions, as after a key-value cache
+    explicit, w = mha(query, x, x, is_causal=True)
+    fused, _ = mha(query, x, x, is_causal=True, fused=True)
+    torch.testing.assert_close(fused, explicit)
+    full, _ = mha(x, is_causal=True)  # self-attention over all positions
+    torch.testing.assert_close(explicit, full[:, -t_q:])
+    assert (w.masked_select(~causal_mask(t_q, t_k)) == 0).all()
+
+
+def test_causal_prefix_queries_equal_full_queries_and_fully_masked_rows():
     q, k, v = _qkv(Tq=2, Tk=4)
     out, _ = scaled_dot_product_attention(q, k, v, is_causal=True)
     q_full = torch.cat((k[..., :2, :], q), dim=-2)  # any first two queries; keep the last two
@@ -62,6 +128,25 @@ def test_causal_mask_after_a_cache_and_fully_masked_rows():
     mask[0] = False  # query 0 may attend to nothing
     out, w = scaled_dot_product_attention(*_qkv(), mask=mask)
     assert torch.isfinite(out).all() and (out[..., 0, :] == 0).all() and (w[..., 0, :] == 0).all()
+
+
+def test_integer_mask_is_refused_and_bool_conversion_is_right():
+    q, k, v = _qkv(Tq=3, Tk=3)
+    int_mask = torch.tril(torch.ones(3, 3, dtype=torch.long))
+    for fused in (False, True):
+        with pytest.raises(TypeError, match=r"mask.*mask\.bool\(\)"):
+            attention(q, k, v, mask=int_mask, fused=fused)
+    out, _ = scaled_dot_product_attention(q, k, v, mask=int_mask.bool())
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, is_causal=True))
+
+
+def test_causal_with_more_queries_than_keys_is_refused():
+    q, k, v = _qkv(Tq=5, Tk=3)
+    for fused in (False, True):
+        with pytest.raises(ValueError, match="T_q <= T_k"):
+            attention(q, k, v, is_causal=True, fused=fused)
+    out, _ = scaled_dot_product_attention(q, k, v)  # without a causal mask it is fine
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v))
 
 
 def test_gradients_match_fused_and_pass_gradcheck():
@@ -84,7 +169,20 @@ def test_scale_controls_softmax_saturation():
     assert 0.9 < (raw / math.sqrt(d)).std() < 1.1
 
 
-def test_mha_equals_torch_multihead_attention():
+def test_split_and_merge_heads_are_inverse_and_match_torch_layout():
+    x = torch.arange(2 * 3 * 12.0).view(2, 3, 12)
+    h = split_heads(x, 4)
+    assert h.shape == (2, 4, 3, 3)
+    torch.testing.assert_close(h[:, 1], x[..., 3:6])  # head 1 owns features 3..5
+    torch.testing.assert_close(merge_heads(h), x)
+
+
+def _wrong_split(x, n_head):  # the classic slip: heads taken from interleaved features
+    B, T, C = x.shape
+    return x.view(B, T, C // n_head, n_head).permute(0, 3, 1, 2)
+
+
+def test_mha_equals_torch_multihead_attention_and_a_wrong_split_does_not():
     torch.manual_seed(0)
     ref = nn.MultiheadAttention(12, 3, batch_first=True).double()
     mine = MultiHeadAttention(12, 3).double().load_from_torch(ref)
@@ -100,10 +198,30 @@ def test_mha_equals_torch_multihead_attention():
         y_fused, none = mine(query, key, key, mask=mask, fused=True)
         assert none is None
         torch.testing.assert_close(y_fused, y_ref)
-    causal = ~causal_mask(6)  # torch: True = blocked
-    y_ref, w_ref = ref(x, x, x, attn_mask=causal, average_attn_weights=False)
+    y_ref, w_ref = ref(x, x, x, attn_mask=~causal_mask(6), average_attn_weights=False)
     y, w = mine(x, is_causal=True)
     torch.testing.assert_close(y, y_ref)
+    torch.testing.assert_close(w, w_ref)
+    # the wrong head split must fail the same comparison
+    C = 12
+    q, k, v = (
+        _wrong_split(F.linear(x, mine.in_proj_weight[i * C : (i + 1) * C],
+                              mine.in_proj_bias[i * C : (i + 1) * C]), 3)
+        for i in range(3)
+    )  # fmt: skip
+    wrong = mine.out_proj(merge_heads(scaled_dot_product_attention(q, k, v, is_causal=True)[0]))
+    assert not torch.allclose(wrong, y_ref, atol=1e-3)
+
+
+def test_cross_attention_with_another_length():
+    torch.manual_seed(1)
+    ref = nn.MultiheadAttention(8, 2, batch_first=True).double()
+    mine = MultiHeadAttention(8, 2).double().load_from_torch(ref)
+    decoder, encoder = torch.randn(3, 5, 8).double(), torch.randn(3, 9, 8).double()
+    y, w = mine(decoder, encoder)  # queries from the decoder, keys and values from the encoder
+    y_ref, w_ref = ref(decoder, encoder, encoder, average_attn_weights=False)
+    torch.testing.assert_close(y, y_ref)
+    assert w.shape == (3, 2, 5, 9)
     torch.testing.assert_close(w, w_ref)
 
 
@@ -117,12 +235,24 @@ def test_sinusoidal_encoding_values_and_relative_property():
     assert (pe[10] @ pe[13]).item() == pytest.approx((pe[30] @ pe[33]).item(), abs=1e-5)
 
 
-def test_rotary_makes_scores_depend_on_relative_position_only():
+def _rotary_complex(x, positions, base=10000.0):
+    """An independent formulation: pairs as complex numbers times exp(i·p·θ_j)."""
+    D = x.size(-1)
+    theta = base ** (-torch.arange(0, D, 2, dtype=torch.float64) / D)
+    z = torch.view_as_complex(x.double().reshape(*x.shape[:-1], D // 2, 2).contiguous())
+    rot = torch.polar(torch.ones_like(theta), torch.as_tensor(positions).double()[:, None] * theta)
+    return torch.view_as_real(z * rot).flatten(-2)
+
+
+def test_rotary_equals_complex_rotation_and_depends_on_offsets_only():
     g = torch.Generator().manual_seed(0)
-    q, k = (
-        torch.randn(1, 8, dtype=torch.float64, generator=g),
-        torch.randn(1, 8, generator=g).double(),
-    )
+    x = torch.randn(2, 3, 5, 8, dtype=torch.float64, generator=g)
+    torch.testing.assert_close(apply_rotary(x), _rotary_complex(x, torch.arange(5)))
+    pos = torch.tensor([4, 9, 0, 2, 7])
+    torch.testing.assert_close(apply_rotary(x, pos), _rotary_complex(x, pos))
+    torch.testing.assert_close(apply_rotary(x, pos.tolist()), _rotary_complex(x, pos))
+    q, k = torch.randn(1, 8, dtype=torch.float64, generator=g), torch.randn(1, 8, generator=g)
+    k = k.double()
 
     def score(p, s):
         return (apply_rotary(q, [p]) @ apply_rotary(k, [s]).T).item()
@@ -130,7 +260,11 @@ def test_rotary_makes_scores_depend_on_relative_position_only():
     assert score(5, 2) == pytest.approx(score(13, 10), abs=1e-10)
     assert score(5, 2) != pytest.approx(score(5, 3), abs=1e-6)
     torch.testing.assert_close(apply_rotary(q, [0]), q)  # position 0: no rotation
-    torch.testing.assert_close(apply_rotary(q, [7]).norm(), q.norm())  # a rotation
+
+
+def test_rotary_refuses_one_position_for_many_rows():
+    with pytest.raises(ValueError, match="positions must hold one position per row"):
+        apply_rotary(torch.randn(5, 8), [3])
 
 
 def test_clear_errors():
@@ -142,7 +276,7 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="same length"):
         scaled_dot_product_attention(q, k, v[..., :4, :])
     mha = MultiHeadAttention(8, 2)
-    with pytest.raises(ValueError, match=r"\(B, T, d_model=8\)"):
+    with pytest.raises(ValueError, match=r"query must have shape \(B, T, 8\)"):
         mha(torch.randn(2, 5, 6))
     with pytest.raises(ValueError, match="does not broadcast"):
         mha(torch.randn(2, 5, 8), mask=torch.ones(2, 1, 1, 4, dtype=torch.bool), fused=True)
@@ -154,3 +288,22 @@ def test_clear_errors():
         sinusoidal_positional_encoding(10, 7)
     with pytest.raises(ValueError, match="sizes differ"):
         MultiHeadAttention(8, 2).load_from_torch(nn.MultiheadAttention(8, 4, batch_first=True))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("fused", [False, True])
+def test_attention_on_cuda_matches_cpu(fused):
+    """Both paths, causal with T_q < T_k and with a padding mask; float64 on both devices,
+    so the results agree to 1e-10 (only the order of the sums differs)."""
+    q, k, v = _qkv(Tq=3, Tk=6)
+    mask = padding_mask(torch.tensor([6, 4]), 6)
+    cpu, _ = attention(q, k, v, mask, is_causal=True, fused=fused)
+    cuda, _ = attention(*(t.cuda() for t in (q, k, v)), mask.cuda(), is_causal=True, fused=fused)
+    torch.testing.assert_close(cuda.cpu(), cpu, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.gpu
+def test_rotary_with_explicit_positions_on_cuda():
+    x = torch.randn(2, 5, 8, dtype=torch.float64)
+    pos = torch.tensor([3, 1, 4, 1, 5])  # positions on the CPU, x on the GPU: the old bug
+    torch.testing.assert_close(apply_rotary(x.cuda(), pos).cpu(), apply_rotary(x, pos))

@@ -6,6 +6,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
+from torch import nn
 
 from companion.baselines import (
     compare_models,
@@ -105,3 +106,54 @@ def test_plot_decision_boundary_checks_shape():
     with pytest.raises(ValueError, match=r"\(n, 2\)"):
         plot_decision_boundary(ax, lambda g: g[:, 0], np.zeros((5, 3)), np.zeros(5))
     plt.close(fig)
+
+
+def test_train_validation_split_partitions_the_rows():
+    from companion.baselines import train_validation_split
+
+    X = torch.arange(40.0).reshape(20, 2)
+    y = torch.arange(20)
+    X_tr, y_tr, X_val, y_val = train_validation_split(X, y, 0.25, seed=0)
+    assert len(X_val) == 5 and len(X_tr) == 15
+    assert sorted(torch.cat([y_tr, y_val]).tolist()) == list(range(20))  # disjoint, complete
+    torch.testing.assert_close(X_tr[:, 0], 2.0 * y_tr)  # rows stay paired with their labels
+    again = train_validation_split(X, y, 0.25, seed=0)
+    assert torch.equal(again[3], y_val)  # seeded
+    assert not torch.equal(train_validation_split(X, y, 0.25, seed=1)[3], y_val)
+    # a wrong split (the first rows, unshuffled) would put labels 0-4 into validation
+    assert sorted(y_val.tolist()) != list(range(5))
+
+
+def test_train_validation_curves_match_an_independent_loop():
+    from companion.baselines import train_validation_curves
+
+    g = torch.Generator().manual_seed(0)
+    X, Xv = torch.randn(30, 4, generator=g), torch.randn(10, 4, generator=g)
+    y, yv = torch.randint(0, 3, (30,), generator=g), torch.randint(0, 3, (10,), generator=g)
+
+    def make():
+        torch.manual_seed(5)
+        return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3))
+
+    model = make()
+    curves = train_validation_curves(model, (X, y), (Xv, yv), steps=10, lr=0.05, record_every=4)
+    assert curves["step"] == [4, 8, 10]
+
+    ref = make()  # the same initial weights
+    opt = torch.optim.AdamW(ref.parameters(), lr=0.05, weight_decay=0.0)
+    expected = []
+    for step in range(1, 11):
+        ref.train()
+        loss = nn.functional.cross_entropy(ref(X), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step in (4, 8, 10):
+            ref.eval()  # a version that evaluated with dropout on would not match
+            with torch.no_grad():
+                expected.append(nn.functional.cross_entropy(ref(Xv), yv).item())
+    assert curves["val_loss"] == pytest.approx(expected, rel=1e-6)
+    with torch.no_grad():
+        model.eval()
+        acc = (model(X).argmax(1) == y).double().mean().item()
+    assert curves["train_accuracy"][-1] == pytest.approx(acc)

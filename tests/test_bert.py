@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from companion.bert import (
     BERT_BASE,
@@ -43,6 +44,33 @@ def test_explicit_layer_matches_fused(dtype):
         torch.testing.assert_close(explicit_encoder_layer(layer, x), layer(x))
 
 
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_explicit_layer_follows_the_layers_activation_and_norm_order(activation, norm_first):
+    """The first edition always applied GELU and post-norm: a default (ReLU) layer or a
+    norm_first layer gave other outputs without an error."""
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(
+        8, 2, 16, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first
+    )
+    layer = layer.double().eval()
+    for p in layer.parameters():
+        nn.init.normal_(p, std=0.5)
+    x = torch.randn(2, 4, 8, dtype=torch.float64)
+    torch.testing.assert_close(explicit_encoder_layer(layer, x), layer(x))
+    # the wrong variant (the other norm order, as the first edition hard-wired) must differ
+    layer.norm_first = not norm_first
+    other = explicit_encoder_layer(layer, x)
+    layer.norm_first = norm_first
+    assert not torch.allclose(other, layer(x), atol=1e-3)
+
+
+def test_explicit_layer_refuses_an_activation_it_does_not_write_out():
+    layer = nn.TransformerEncoderLayer(8, 2, 16, activation=torch.tanh, batch_first=True)
+    with pytest.raises(ValueError, match="activation"):
+        explicit_encoder_layer(layer, torch.randn(1, 3, 8))
+
+
 def test_explicit_layer_gradcheck():
     torch.manual_seed(0)
     layer = Bert(TINY).double().eval().layers[0]
@@ -65,9 +93,13 @@ def test_forward_shapes_and_pooler_value():
 
 def test_bad_inputs():
     model = Bert(TINY)
-    with pytest.raises(ValueError, match="int64"):
+    with pytest.raises(TypeError, match="int64"):
         model(torch.zeros(2, 3))
     with pytest.raises(ValueError, match="max_position"):
         model(torch.zeros(1, 17, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"idx must lie in \[0, 49\]"):
+        model(torch.tensor([[3, 50]]))
+    with pytest.raises(ValueError, match=r"token_type must lie in \[0, 1\]"):
+        model(torch.tensor([[3, 4]]), token_type=torch.tensor([[0, 2]]))
     with pytest.raises(ValueError, match="divisible"):
         BertConfig(hidden=10, n_head=3)

@@ -13,6 +13,8 @@ from statsmodels.tsa.ar_model import AutoReg
 from companion import forecasting
 from companion.data import sequences
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: one thread is fastest
+
 
 def _ar_series(n=300, seed=0):
     """A stationary AR(2) process plus a trend: the fit has something to find."""

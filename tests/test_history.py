@@ -43,6 +43,40 @@ def test_timeline_is_sorted_and_cited():
         assert 0 <= bib[e.key] - e.year <= 1, (e.event, e.year, bib[e.key])
 
 
+def test_timeline_is_sorted_by_month_and_reaches_the_present():
+    dates = [(e.year, e.month or 0) for e in TIMELINE]
+    assert dates == sorted(dates)
+    assert all(e.month is not None for e in TIMELINE if e.year >= 2013)  # recent: to the month
+    assert all(e.month is None or 1 <= e.month <= 12 for e in TIMELINE)
+    assert TIMELINE[-1].year >= 2025
+
+
+@pytest.mark.parametrize(
+    "key, date",
+    [
+        ("openai2022chatgpt", "Nov 2022"),
+        ("openai2023gpt4", "Mar 2023"),
+        ("touvron2023llama", "Feb 2023"),
+        ("touvron2023llama2", "Jul 2023"),
+        ("jiang2024mixtral", "Dec 2023"),
+        ("fedus2022switch", "Jan 2021"),
+        ("openai2024o1", "Sep 2024"),
+        ("deepseekai2025r1", "Jan 2025"),
+        ("mnih2013playing", "Dec 2013"),
+        ("devlin2019bert", "Oct 2018"),
+        ("mcculloch1943logical", "1943"),
+    ],
+)
+def test_dates_of_recent_events(key, date):
+    assert {e.key: e for e in TIMELINE}[key].date == date
+
+
+def test_pre_training_then_fine_tuning_predates_gpt_and_bert():
+    by_key = {e.key: (e.year, e.month) for e in TIMELINE}
+    assert by_key["dai2015semi"] < by_key["howard2018universal"] < by_key["radford2018improving"]
+    assert by_key["radford2018improving"] < by_key["devlin2019bert"]
+
+
 def test_model_keys_are_cited():
     bib = _bib_years()
     for m in MODELS:

@@ -70,8 +70,8 @@ def test_plot_history_accepts_a_single_name_and_groups_families():
     hist = History()
     for e in range(3):
         hist.append(train_loss=1.0 / (e + 1), val_loss=1.2 / (e + 1), val_accuracy=0.5 + 0.1 * e)
-    fig = plot_history_axes = plotting.plot_history(hist, metrics="train_loss")
-    (ax,) = plot_history_axes.axes
+    fig = plotting.plot_history(hist, metrics="train_loss")
+    (ax,) = fig.axes
     assert [ln.get_label() for ln in ax.lines] == ["train_loss"]  # not t, r, a, i, n, ...
     plt.close(fig)
     fig = plotting.plot_history(hist)

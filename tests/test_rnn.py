@@ -12,6 +12,8 @@ from torch.testing import assert_close
 from companion import rnn
 from companion.parameters import count_parameters
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: one thread is fastest
+
 PAIRS = [(rnn.RNN, nn.RNN), (rnn.LSTM, nn.LSTM), (rnn.GRU, nn.GRU)]
 IDS = ["rnn", "lstm", "gru"]
 CELLS = [(rnn.RNNCell, nn.RNNCell), (rnn.LSTMCell, nn.LSTMCell), (rnn.GRUCell, nn.GRUCell)]
@@ -92,7 +94,10 @@ def _wrong_gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
 
 @pytest.mark.parametrize(
     "ours_cls,torch_cls,step,wrong",
-    [(rnn.LSTM, nn.LSTM, "_lstm_step", _wrong_lstm_step), (rnn.GRU, nn.GRU, "_gru_step", _wrong_gru_step)],
+    [
+        (rnn.LSTM, nn.LSTM, "_lstm_step", _wrong_lstm_step),
+        (rnn.GRU, nn.GRU, "_gru_step", _wrong_gru_step),
+    ],
     ids=["lstm-gates-swapped", "gru-z-swapped"],
 )  # fmt: skip
 def test_comparison_catches_a_wrong_cell(monkeypatch, ours_cls, torch_cls, step, wrong):
@@ -146,9 +151,15 @@ def test_functional_cells_match_torch_functionals(nonlinearity):
          torch.rnn_tanh_cell if nonlinearity == "tanh" else torch.rnn_relu_cell),
         (3, rnn.gru_cell, torch.gru_cell),
     ]:  # fmt: skip
-        w = [torch.randn(s, generator=g, dtype=torch.float64) for s in [(G * H, I), (G * H, H), (G * H,), (G * H,)]]
+        w = [
+            torch.randn(s, generator=g, dtype=torch.float64)
+            for s in [(G * H, I), (G * H, H), (G * H,), (G * H,)]
+        ]
         assert_close(ours(x, h, *w), theirs(x, h, *w))
-    w = [torch.randn(s, generator=g, dtype=torch.float64) for s in [(4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]]
+    w = [
+        torch.randn(s, generator=g, dtype=torch.float64)
+        for s in [(4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]
+    ]
     assert_close(rnn.lstm_cell(x, (h, c), *w), torch.lstm_cell(x, (h, c), *w))
 
 

@@ -16,7 +16,7 @@ from sklearn.metrics import accuracy_score
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from companion import train
+from companion import train, train_checks
 from companion.data import load_digits
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -440,7 +440,7 @@ def test_peeking_at_a_random_dataset_does_not_move_the_global_generator():
     model = nn.Linear(64, 10)
     torch.manual_seed(0)
     before = torch.get_rng_state()
-    train._check_inputs_match_model(Noisy(), "train_data", model)
+    train_checks.check_inputs_match_model(Noisy(), "train_data", model)
     assert torch.equal(torch.get_rng_state(), before)
 
 

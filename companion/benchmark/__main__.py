@@ -8,6 +8,7 @@ ratio), ``--out PATH``. Nothing here fails on time: it reports.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from pathlib import Path
 
@@ -38,9 +39,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"executing {name} ...", flush=True)
             times[name] = notebooks.time_notebook(path)
     after = timing.calibrate()
-    # the calibration is timed before and after the notebooks; the unit is the median of all
-    runs = before["runs"] + after["runs"]
-    calibration = {**before, "runs": runs, "seconds": sorted(runs)[len(runs) // 2]}
+    # timed before and after the notebooks; the unit is the median of all one-thread runs
+    runs, threaded = (
+        before["runs"] + after["runs"],
+        before["threaded_runs"] + after["threaded_runs"],
+    )
+    one, many = statistics.median(runs), statistics.median(threaded)
+    calibration = {
+        **before,
+        "runs": runs,
+        "threaded_runs": threaded,
+        "seconds": one,
+        "contention": many / one,
+    }
     result["calibration"] = calibration
     rows, book = notebooks.budget_rows(times, calibration["seconds"])
     result["notebooks"], result["book"] = rows, (book if rows else None)

@@ -6,7 +6,7 @@
     created         ISO 8601 time (UTC)
     machine         {cpu, cores, torch_threads, torch, python, platform, gpu,
                      load_before, load_after}
-    calibration     {seconds, runs, workload}            (timing.calibrate)
+    calibration     {seconds, runs, threaded_runs, threads, contention, workload}
     notebooks       [{notebook, wall_s, cpu_s, calibration_units, budget_s, within_budget,
                       within_target, error}]             (notebooks.budget_rows)
     book            {wall_s, cpu_s, calibration_units, budget_s, within_budget, notebooks}
@@ -167,8 +167,9 @@ def format_table(result: dict) -> str:
         f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} "
         f"({m.get('torch_threads')} threads), GPU: {m.get('gpu') or 'none'}; "
         f"load average before {m.get('load_before')}, after {m.get('load_after')}",
-        f"calibration workload: {cal['seconds']:.2f} s (median of {len(cal['runs'])}); "
-        f"1 unit = {cal['seconds']:.2f} s on this machine",
+        f"calibration workload: {cal['seconds']:.3f} s on one thread (median of "
+        f"{len(cal['runs'])}) = 1 unit; on {cal.get('threads')} threads "
+        f"{_fmt(cal.get('contention'), '.1f')} times as long (1 or less: a quiet machine)",
         "",
         f"{'notebook':40s} {'wall s':>8s} {'CPU s':>8s} {'units':>7s} {'budget':>7s}",
     ]

@@ -70,20 +70,27 @@ class CharTokenizer:
         ``[tok.decode(row) for row in ids]``), because joining the rows would glue unrelated
         texts together.
         """
-        if isinstance(ids, (list, tuple)) or (
-            hasattr(ids, "__array__") and not torch.is_tensor(ids)
-        ):
-            ids = torch.as_tensor(ids, dtype=torch.long) if len(ids) == 0 else torch.as_tensor(ids)
-        check_tensor(ids, "ids", dtype="int")
-        if ids.ndim != 1:
-            raise ValueError(
-                f"ids must be one sequence of shape (n,), got shape {tuple(ids.shape)}; for a "
-                "batch decode each row: [tokenizer.decode(row) for row in ids]"
-            )
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.vocab_size):
-            raise ValueError(f"ids must lie in [0, {self.vocab_size - 1}], got values in "
-                             f"[{int(ids.min())}, {int(ids.max())}]")  # fmt: skip
-        return "".join(self.chars[i] for i in ids.tolist())
+        return "".join(self.chars[i] for i in ids_as_list(ids, self.vocab_size))
+
+
+def ids_as_list(ids, vocab_size: int) -> list[int]:
+    """One sequence of token ids -> a list of ints in [0, vocab_size), for ``decode``.
+
+    A tensor must hold integers; a list, tuple or NumPy array is converted. A (B, T) batch is
+    refused with a ValueError that says to decode each row.
+    """
+    if isinstance(ids, (list, tuple)) or (hasattr(ids, "__array__") and not torch.is_tensor(ids)):
+        ids = torch.as_tensor(ids, dtype=torch.long) if len(ids) == 0 else torch.as_tensor(ids)
+    check_tensor(ids, "ids", dtype="int")
+    if ids.ndim != 1:
+        raise ValueError(
+            f"ids must be one sequence of shape (n,), got shape {tuple(ids.shape)}; for a "
+            "batch decode each row: [tokenizer.decode(row) for row in ids]"
+        )
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise ValueError(f"ids must lie in [0, {vocab_size - 1}], got values in "
+                         f"[{int(ids.min())}, {int(ids.max())}]")  # fmt: skip
+    return ids.tolist()
 
 
 def language_model_windows(tokens: torch.Tensor, block_size: int, stride: int | None = None):

@@ -17,6 +17,7 @@ from companion.autograd import Value
 from companion.exercises import (
     CheckFailed,
     Passed,
+    _as_tensor,
     as_integer,
     expect_close,
     expect_shape,
@@ -110,7 +111,10 @@ def check_tiny_network(grads) -> Passed:
         "w1": "dL/dw1 = delta1 * x",
     }
     for key in ("b2", "w2", "b1", "w1"):  # in the order backpropagation finds them
-        expect_close(grads[key], want[key], f"dL/d{key}", rtol=1e-6, hint=hints[key])
+        got = _as_tensor(grads[key], f"dL/d{key}")
+        if got.numel() != 1:
+            raise CheckFailed(f"dL/d{key} should be one number, got shape {tuple(got.shape)}")
+        expect_close(got.reshape(()), want[key], f"dL/d{key}", rtol=1e-6, hint=hints[key])
     return passed("all four gradients match autograd")
 
 

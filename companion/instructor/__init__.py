@@ -13,6 +13,7 @@ Usage (``python -m companion.instructor --help``)::
     python -m companion.instructor book --out student/   # the student HTML book
 """
 
+from companion.instructor.cli import main
 from companion.instructor.grade import Report, grade, grade_folder
 from companion.instructor.notebook import BEGIN, END, STUB, exercises, stub_solution, tags
 from companion.instructor.student import instructor_version, student_version
@@ -26,6 +27,7 @@ __all__ = [
     "grade",
     "grade_folder",
     "instructor_version",
+    "main",
     "stub_solution",
     "student_version",
     "tags",

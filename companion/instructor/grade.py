@@ -188,7 +188,8 @@ def build_graded_notebook(key: nbformat.NotebookNode, submission: nbformat.Noteb
             nonce = secrets.token_hex(16)
             cells.append(
                 _code(
-                    f"{grader}.begin({nonce!r}, {label!r})\n{cell.source}\n{grader}.end({nonce!r})",
+                    f"{grader}.begin({nonce!r}, {label!r}, {kernel.loaded_names(cell.source)!r})\n"
+                    f"{cell.source}\n{grader}.end({nonce!r})",
                     "check",
                     label,
                     nonce,
@@ -326,19 +327,24 @@ def grade(
             (i, c) for i, c in enumerate(graded.cells) if c.metadata["grader"]["label"] == label
         ]
         results.append(_verdict(label, cells, skipped))
-    flags = [f"the submission changed files on disk: {', '.join(changed)}"] if changed else []
+    flags = (
+        [f"files of the companion changed on disk while grading: {', '.join(changed)}"]
+        if changed
+        else []
+    )
     flags += suspicious_code(sub_nb)
     return Report(str(submission), str(key), results, flags)
 
 
 def suspicious_code(nb) -> list[str]:
-    """Code cells of the submission that touch the grader's machinery, for a human to read."""
+    """Answer cells of the submission that touch the grader's machinery, for a human to read
+    (other code cells are replaced by the instructor's and never run)."""
     found = []
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and "check" not in tags(cell):
-            hits = [p for p in _SUSPICIOUS if p in cell.source]
-            if hits:
-                found.append(f"cell {i} uses {', '.join(hits)}")
+    student = sorted({i for ex in exercises(nb, strict=False).values() for i in ex.cells})
+    for i in student:
+        hits = [p for p in _SUSPICIOUS if p in nb.cells[i].source]
+        if hits:
+            found.append(f"cell {i} uses {', '.join(hits)}")
     return found
 
 

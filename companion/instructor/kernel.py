@@ -154,6 +154,18 @@ class GivenValueChanged(AssertionError):
     """The answer code changed a value that the exercise gave (and its check relies on)."""
 
 
+def loaded_names(source: str) -> list[str]:
+    """Names that ``source`` reads (for a check cell: the helpers it calls)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
+    return sorted(found)
+
+
 def given_names(source: str) -> list[str]:
     """Names bound by plain top-level assignments in an exercise's given lines."""
     try:
@@ -208,11 +220,19 @@ def freeze(label: str, names: list[str]) -> None:
             frozen[name] = copy.deepcopy(ns[name])
 
 
-def begin(nonce: str, label: str) -> None:
-    """Called first in a re-inserted check cell: restore, then refuse changed given values."""
+def begin(nonce: str, label: str, names: list[str]) -> None:
+    """Called first in a re-inserted check cell: restore, rebind the check helpers that the
+    cell uses (``names``) from the fresh check modules, refuse changed given values."""
     restore()
     _state["open"] = nonce
     ns = _ipython().user_ns
+    fresh = [sys.modules[name] for name in reversed(list(_state["sources"]))]
+    for name in names:
+        for module in fresh:
+            obj = getattr(module, name, None)
+            if getattr(obj, "__module__", None) == module.__name__:
+                ns[name] = obj
+                break
     for name, value in _state.get("given", {}).get(label, {}).items():
         if name not in ns or not _same(ns[name], value):
             raise GivenValueChanged(

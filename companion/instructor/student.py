@@ -80,21 +80,27 @@ def _copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nbformat.from_dict(nbformat.from_dict(dict(nb)))
 
 
-def instructor_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` with outputs cleared and nbgrader metadata on answer/check cells."""
+def instructor_version(
+    nb: nbformat.NotebookNode, keep_outputs: bool = False
+) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with nbgrader metadata on answer/check cells and outputs cleared
+    (``keep_outputs``: all but those of answer and check cells, which show the answers)."""
     out = _copy(nb)
     meta = nbgrader_metadata(out)
     for i, cell in enumerate(out.cells):
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and (not keep_outputs or i in meta):
             cell.outputs, cell.execution_count = [], None
         if i in meta:
             cell.metadata["nbgrader"] = meta[i]
     return out
 
 
-def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` with solutions removed and stubs left (see the module docstring)."""
-    source = instructor_version(nb)
+def student_version(nb: nbformat.NotebookNode, keep_outputs: bool = False) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with solutions removed and stubs left (see the module docstring).
+
+    ``keep_outputs`` keeps the outputs of the chapter's own cells (for the student book,
+    built from an executed notebook); answer and check cells never keep theirs."""
+    source = instructor_version(nb, keep_outputs)
     out = nbformat.v4.new_notebook(metadata=source.metadata)
     in_solution = False
     for cell in source.cells:

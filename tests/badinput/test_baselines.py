@@ -89,3 +89,60 @@ def test_plot_accepts_tensors():
     )
     assert ax.get_xlabel() == "$x_1$"
     plt.close("all")
+
+
+_gx = torch.Generator().manual_seed(0)
+_Xc, _yc = torch.randn(12, 3, generator=_gx), torch.randint(0, 2, (12,), generator=_gx)
+_net = torch.nn.Linear(3, 2)
+
+from companion.baselines import train_validation_curves, train_validation_split  # noqa: E402
+
+CURVE_CALLS = [
+    ("X", TypeError, lambda: train_validation_split(_Xc.numpy(), _yc)),
+    ("y", ValueError, lambda: train_validation_split(_Xc, _yc[:, None])),
+    ("X", ValueError, lambda: train_validation_split(_Xc, _yc[:5])),
+    ("val_fraction", ValueError, lambda: train_validation_split(_Xc, _yc, 1.0)),
+    ("val_fraction", ValueError, lambda: train_validation_split(_Xc, _yc, 0.01)),
+    ("val_fraction", ValueError, lambda: train_validation_split(_Xc, _yc, float("nan"))),
+    ("model", TypeError, lambda: train_validation_curves("mlp", (_Xc, _yc), (_Xc, _yc), steps=1)),
+    ("train", TypeError, lambda: train_validation_curves(_net, _Xc, (_Xc, _yc), steps=1)),
+    (
+        "train[0]",
+        TypeError,
+        lambda: train_validation_curves(_net, (_Xc.double(), _yc), (_Xc, _yc), steps=1),
+    ),
+    (
+        "train[0]",
+        TypeError,
+        lambda: train_validation_curves(_net, (_Xc.numpy(), _yc), (_Xc, _yc), steps=1),
+    ),
+    (
+        "val[1]",
+        TypeError,
+        lambda: train_validation_curves(_net, (_Xc, _yc), (_Xc, _yc.float()), steps=1),
+    ),
+    ("val", ValueError, lambda: train_validation_curves(_net, (_Xc, _yc), (_Xc, _yc[:4]), steps=1)),
+    ("steps", ValueError, lambda: train_validation_curves(_net, (_Xc, _yc), (_Xc, _yc), steps=0)),
+    (
+        "lr",
+        ValueError,
+        lambda: train_validation_curves(_net, (_Xc, _yc), (_Xc, _yc), steps=1, lr=-1),
+    ),
+    (
+        "weight_decay",
+        ValueError,
+        lambda: train_validation_curves(_net, (_Xc, _yc), (_Xc, _yc), steps=1, weight_decay=-0.1),
+    ),
+    (
+        "record_every",
+        ValueError,
+        lambda: train_validation_curves(_net, (_Xc, _yc), (_Xc, _yc), steps=1, record_every=0),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "name,kind,call", CURVE_CALLS, ids=[f"{i}-{c[0]}" for i, c in enumerate(CURVE_CALLS)]
+)
+def test_curves_clear_error(name, kind, call):
+    expect_clear_error(call, name, kind=kind)
