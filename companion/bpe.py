@@ -32,7 +32,7 @@ from collections import Counter, defaultdict
 
 import torch
 
-from companion.data.text import ids_as_list
+from companion.data.text import check_text_in_alphabet, ids_as_list
 from companion.validation import check_int, describe
 
 __all__ = ["PIECE_PATTERN", "BPETokenizer"]
@@ -150,11 +150,7 @@ class BPETokenizer:
 
     def encode(self, text: str) -> torch.Tensor:
         """str -> (n,) int64 token ids."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {describe(text)}")
-        unknown = sorted(set(text) - self.index.keys())
-        if unknown:
-            raise ValueError(f"text has characters not in the tokenizer's alphabet: {unknown[:10]}")
+        check_text_in_alphabet(text, self.index)
         ids: list[int] = []
         cache: dict[str, list[int]] = {}
         for piece in _pieces(text):

@@ -73,7 +73,7 @@ def stream_batches(ids, batch_size: int) -> torch.Tensor:
         raise ValueError(
             f"ids holds {len(ids)} tokens, too few for batch_size={batch_size} streams"
         )
-    return ids[: batch_size * N].view(batch_size, N)
+    return ids[: batch_size * N].long().view(batch_size, N)
 
 
 def detach_state(state):
@@ -144,7 +144,7 @@ def evaluate_loss(model: CharLSTM, ids: torch.Tensor, chunk: int = 512) -> float
         raise ValueError(f"ids must hold at least 2 tokens to score, got {len(ids)}")
     was_training = model.training
     model.eval()
-    ids = ids.to(_device(model))
+    ids = ids.to(_device(model)).long()
     state, total = None, torch.zeros((), dtype=torch.float64, device=ids.device)
     for j in range(0, len(ids) - 1, chunk):
         x = ids[j : j + chunk]
@@ -180,7 +180,7 @@ def sample(
         raise ValueError(f"generator is on {generator.device} but the model on {device}")
     was_training = model.training
     model.eval()
-    logits, state = model(prompt.to(device)[None], None)
+    logits, state = model(prompt.to(device).long()[None], None)
     out = torch.empty(n, dtype=torch.long, device=device)
     entropy = torch.zeros((), device=device)
     for i in range(n):

@@ -103,7 +103,7 @@ def train_seq2seq(
     )
     lr = check_positive(lr, "lr")
     device = next(model.parameters()).device
-    src, tgt = src.to(device), tgt.to(device)
+    src, tgt = src.to(device).long(), tgt.to(device).long()
     gen = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()

@@ -8,7 +8,7 @@ the per-notebook budget (``NOTEBOOK_BUDGET_S``, default 60 s, DESIGN.md) and wri
 
 A notebook over budget is *reported*, never failed: a learner's laptop or a busy CI runner is
 slower than ours, and a test suite must not fail because a machine is slow. Speed is judged by
-``make bench`` (companion/bench.py), which also times a calibration workload. The hang guard is
+``make bench`` (companion/benchmark/), which also times a calibration workload. The hang guard is
 nbval's per-cell timeout (``--nbval-cell-timeout`` in the Makefile).
 """
 

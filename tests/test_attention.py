@@ -87,12 +87,11 @@ def test_causal_with_fewer_queries_than_keys_every_entry_point(t_q, t_k, extra):
     elif extra == "float":
         mask = 0.3 * torch.randn(2, 1, t_q, t_k, dtype=torch.float64)
     lower_right = _lower_right(t_q, t_k)
-    if mask is None:
-        ref_mask = lower_right
-    elif mask.dtype == torch.bool:
-        ref_mask = mask & lower_right
-    else:
-        ref_mask = mask.masked_fill(~lower_right, float("-inf"))
+    ref_mask = lower_right  # torch's own bottom-right mask, combined with the extra one
+    if extra == "bool":
+        ref_mask = lower_right & mask
+    if extra == "float":
+        ref_mask = mask + torch.zeros(t_q, t_k).double().masked_fill(~lower_right, -math.inf)
     ref = F.scaled_dot_product_attention(q, k, v, attn_mask=ref_mask)
     explicit, _ = scaled_dot_product_attention(q, k, v, mask, is_causal=True)
     torch.testing.assert_close(explicit, ref)

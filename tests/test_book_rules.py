@@ -183,9 +183,7 @@ def test_config_executes_and_fails_on_errors():
 
 # "Chapter 8", "Chapters 5 and 8", "Chapters 8-14", "Chapters 3, 4 and 9"; not "Goodfellow et
 # al.'s Chapter 9" (another book's chapter: a possessive right before it).
-_CHAPTER_REF = re.compile(
-    r"(?<!['’]s )\bChapters?\s+(\d+)((?:\s*(?:,|and|or|to|–|-|—)\s*\d+)*)"
-)
+_CHAPTER_REF = re.compile(r"(?<!['’]s )\bChapters?\s+(\d+)((?:\s*(?:,|and|or|to|–|-|—)\s*\d+)*)")
 
 
 def _prose_pages() -> list[tuple[str, str]]:
@@ -316,12 +314,13 @@ _TERM_ROLE = re.compile(r"\{term\}`([^`]+)`")
 
 def _term_target(role_text: str) -> str:
     m = re.search(r"<([^<>]+)>\s*$", role_text)
-    return (m.group(1) if m else role_text).strip().lower()
+    return re.sub(r"\s+", " ", (m.group(1) if m else role_text)).strip().lower()
 
 
 def test_term_role_parser():
     assert _term_target("backpropagation") == "backpropagation"
     assert _term_target("the rule <Backpropagation>") == "backpropagation"
+    assert _term_target("automatic\ndifferentiation") == "automatic differentiation"
 
 
 @pytest.mark.parametrize("name,text", [pytest.param(n, t, id=n) for n, t in _prose_pages()])

@@ -116,7 +116,7 @@ def test_line_detector_accepts_every_right_kernel(kernel):
         ([[0, 0, 0], [1, 1, 1], [-1, -1, -1]], "edge detector"),
         ([[1, 1, 1], [-2, -2, -2], [1, 1, 1]], "middle row the positive one"),  # dark line
         (np.ones((3, 3)), "sum to zero"),
-        (np.array(LINE).T, "vertical"),  # a vertical-line detector
+        (np.array(LINE).T, "positive"),  # a vertical-line detector: 0 on horizontal lines
         ([[-1, 0, -1], [0, 4, 0], [-1, 0, -1]], "vertical"),  # a spot detector
         (np.zeros((3, 3)), "all zeros"),
         ([[-1, 2, -1]], "shape"),

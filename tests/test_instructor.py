@@ -19,6 +19,7 @@ from tests.bookinfo import BOOK
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE = FIXTURES / "exercise_format.ipynb"
 CH99 = FIXTURES / "ch99_grading.ipynb"
+FIGURE = FIXTURES / "ch98_figure.ipynb"  # a figure cell with the myst-nb metadata chapters use
 REAL = BOOK / "ch02_core_concepts.ipynb"  # edited by others: read at test time
 SOLUTION_BLOCK = re.compile(
     r"^([`:]{3,})\s*\{solution-start\}.*?^[`:]{3,}\s*\{solution-end\}[^\n]*\n\1"
@@ -178,13 +179,14 @@ def test_cli_writes_student_and_instructor_notebooks(tmp_path):
 def _tiny_book(root: Path) -> Path:
     root.mkdir()
     shutil.copy(CH99, root / CH99.name)
-    (root / "intro.md").write_text("# A tiny book\n\nIt has one chapter.\n")
+    shutil.copy(FIGURE, root / FIGURE.name)
+    (root / "intro.md").write_text("# A tiny book\n\nIt has two chapters.\n")
     (root / "_toc.yml").write_text(
-        "format: jb-book\nroot: intro\nchapters:\n- file: ch99_grading\n"
+        "format: jb-book\nroot: intro\nchapters:\n- file: ch98_figure\n- file: ch99_grading\n"
     )
     (root / "_config.yml").write_text(
         "title: Tiny\nexecute:\n  execute_notebooks: force\n"
-        "sphinx:\n  extra_extensions: [sphinx_exercise]\n"
+        "sphinx:\n  extra_extensions: [sphinx_exercise]\n  config: {numfig: true}\n"
     )
     return root
 
@@ -216,3 +218,11 @@ def test_student_book_has_no_solutions_and_the_instructor_book_keeps_them(tmp_pa
     teacher = _site_text(root / "_build" / "html")
     for secret in ("SQUARE-CODE-SECRET", "SQUARE-PROSE-SECRET", "WHY-PROSE-SECRET"):
         assert secret in teacher
+    # the figure metadata of the common brief gives alt text and a numbered caption
+    for html in (teacher, student):
+        figure = re.search(r"<figure[^>]*id=\"fig-ch98-line\".*?</figure>", html, re.S)
+        assert figure, "no figure with the name given in the cell metadata"
+        assert '<img alt="A dashed line rising from (0, 0) to (2, 4)"' in figure.group(0)
+        caption = re.sub(r"<[^>]+>", "", figure.group(0).split("<figcaption>")[1])
+        assert re.match(r"\s*Fig(ure|\.) 1 The line y = 2x\.", caption), caption
+        assert 'href="#fig-ch98-line"' in html  # {numref} resolved

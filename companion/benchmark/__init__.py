@@ -8,6 +8,10 @@
 * :mod:`~companion.benchmark.gpu`: small-GPT training throughput and MFU on a GPU;
 * :mod:`~companion.benchmark.report`: the ``bench.json`` format, its check and the table.
 
+Input policy (see :mod:`companion.validation`): counts and rates are checked at each public
+function (a bool, string or tensor where a number belongs is a ``TypeError``; a negative, zero,
+NaN or infinite rate a ``ValueError``), each message naming the argument.
+
 Run it with ``make bench`` or ``python -m companion.benchmark``; the Performance appendix of
 the book reads the committed results in ``book/appendix/bench_results/``.
 """

@@ -31,6 +31,14 @@ from dataclasses import asdict
 import torch
 import torch.nn.functional as F
 
+from companion.validation import (
+    check_bool,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+)
+
 # (substring(s) that must all occur in torch.cuda.get_device_name(), dense bf16 FLOP/s, source)
 PEAK_BF16_FLOPS: list[tuple[tuple[str, ...], float, str]] = [
     (("H100", "PCIe"), 756.5e12, "NVIDIA H100 datasheet: PCIe, 1,513 TFLOPS bf16 with sparsity"),
@@ -68,15 +76,11 @@ def flops_per_token(cfg, seq_len: int) -> int:
 
 def mfu(tokens_per_s: float, flops_token: float, peak_flops: float | None) -> float | None:
     """Model-FLOPs utilisation: achieved model FLOP/s over the peak rate (None if unknown)."""
-    if not tokens_per_s >= 0 or not flops_token > 0:
-        raise ValueError(
-            f"need tokens_per_s >= 0 and flops_token > 0, got {tokens_per_s}, {flops_token}"
-        )
+    tokens_per_s = check_nonnegative(tokens_per_s, "tokens_per_s")
+    flops_token = check_positive(flops_token, "flops_token")
     if peak_flops is None:
         return None
-    if not peak_flops > 0:
-        raise ValueError(f"peak_flops must be > 0, got {peak_flops}")
-    return tokens_per_s * flops_token / peak_flops
+    return tokens_per_s * flops_token / check_positive(peak_flops, "peak_flops")
 
 
 def train_throughput(
@@ -98,6 +102,13 @@ def train_throughput(
     from companion.benchmark.timing import synchronize
     from companion.transformer import GPT, GPTConfig
 
+    if isinstance(size, str) and size not in MODEL_SIZES:
+        raise ValueError(f"size must be one of {sorted(MODEL_SIZES)} or a dict, got {size!r}")
+    steps = check_positive_int(steps, "steps")
+    warmup = check_int(warmup, "warmup", min=0)
+    compile, autocast = check_bool(compile, "compile"), check_bool(autocast, "autocast")
+    if batch is not None:
+        batch = check_positive_int(batch, "batch")
     name = size if isinstance(size, str) else "custom"
     cfg = GPTConfig(**(MODEL_SIZES[size] if isinstance(size, str) else size))
     batch = batch or BATCH.get(name, 8)

@@ -35,7 +35,7 @@ PENDING = [
     {
         "name": "Adam: companion vs torch.optim.Adam",
         "status": "pending",
-        "note": "the companion's Adam arrives with Chapter 8; not measured yet",
+        "note": "the companion's Adam comes with the training-strategies chapter; not measured yet",
     }
 ]
 

@@ -21,13 +21,20 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from companion.validation import (
+    check_fraction,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+)
+
 
 def quantile(values: list[float], q: float) -> float:
     """The q-quantile (0 <= q <= 1) with linear interpolation (NumPy's default method)."""
     if not values:
-        raise ValueError("quantile of an empty list")
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"q must lie in [0, 1], got {q}")
+        raise ValueError("values must not be empty (quantile of an empty list)")
+    q = check_fraction(q, "q", include_one=True)
     xs = sorted(values)
     pos = q * (len(xs) - 1)
     lo = int(pos)
@@ -91,8 +98,8 @@ def paired_ratio(
     ``{"scratch_s": Summary, "fused_s": Summary, "ratio": Summary}`` as dicts, where ratio is
     scratch time / fused time within each pair (> 1: the fused kernel is faster).
     """
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats}, {warmup}")
+    repeats = check_positive_int(repeats, "repeats")
+    warmup = check_int(warmup, "warmup", min=0)
     for _ in range(warmup):
         time_once(*scratch, device=device)
         time_once(*fused, device=device)
@@ -161,6 +168,8 @@ def calibrate(repeats: int = 5, threaded_repeats: int = 3) -> dict:
     """
     from companion.runtime import cpu_threads
 
+    repeats = check_positive_int(repeats, "repeats")
+    threaded_repeats = check_positive_int(threaded_repeats, "threaded_repeats")
     with cpu_threads(1):
         calibration_workload()  # warm-up
         runs = [calibration_workload() for _ in range(repeats)]
@@ -177,6 +186,4 @@ def calibrate(repeats: int = 5, threaded_repeats: int = 3) -> dict:
 
 def in_calibration_units(seconds: float, calibration_s: float) -> float:
     """A time expressed as a multiple of the calibration workload's time on the same machine."""
-    if not calibration_s > 0:
-        raise ValueError(f"calibration time must be > 0, got {calibration_s}")
-    return seconds / calibration_s
+    return check_nonnegative(seconds, "seconds") / check_positive(calibration_s, "calibration_s")

@@ -56,11 +56,7 @@ class CharTokenizer:
 
     def encode(self, text: str) -> torch.Tensor:
         """str of length n -> (n,) int64 token ids (a model needs ``[None]``: (1, n))."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {describe(text)}")
-        unknown = sorted(set(text) - self.index.keys())
-        if unknown:
-            raise ValueError(f"text has characters not in the tokenizer's alphabet: {unknown[:10]}")
+        check_text_in_alphabet(text, self.index)
         return torch.tensor([self.index[c] for c in text], dtype=torch.long)
 
     def decode(self, ids) -> str:
@@ -71,6 +67,16 @@ class CharTokenizer:
         texts together.
         """
         return "".join(self.chars[i] for i in ids_as_list(ids, self.vocab_size))
+
+
+def check_text_in_alphabet(text, index) -> str:
+    """``text`` must be a str whose characters are all keys of ``index`` (for ``encode``)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {describe(text)}")
+    unknown = sorted(set(text) - index.keys())
+    if unknown:
+        raise ValueError(f"text has characters not in the tokenizer's alphabet: {unknown[:10]}")
+    return text
 
 
 def ids_as_list(ids, vocab_size: int) -> list[int]:

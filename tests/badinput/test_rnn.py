@@ -96,7 +96,7 @@ CASES = [
     (lambda: rnn.clip_grad_norm([1.0, 2.0], 1.0), "parameters", TypeError),
     (lambda: rnn.clip_grad_norm(None, 1.0), "parameters", TypeError),
     (lambda: rnn.clip_grad_norm([], 1.0), "parameters", ValueError),
-    (lambda: rnn.clip_grad_norm(p for p in []), "parameters", ValueError),
+    (lambda: rnn.clip_grad_norm((p for p in []), 1.0), "parameters", ValueError),
 ]
 
 

@@ -153,7 +153,7 @@ def test_screenshots_of_a_page_and_a_chapter_are_kept(browser, seen):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     chapter = NOTEBOOKS[0] if NOTEBOOKS else PAGES[0]
     for name, entry in (
-        ("home", PAGES[0] if "index" not in PAGES else "index"),
+        ("home", home_page()),
         ("chapter", chapter),
     ):
         seen(entry)  # typeset and images loaded
