@@ -36,7 +36,10 @@ class CharLSTM(nn.Module):
     """Embedding -> ``nn.LSTM`` -> linear layer to the vocabulary.
 
     ``forward(ids, state)``: ids (B, T) int -> logits (B, T, V) and the final state
-    ``(h, c)``, each (num_layers, B, H).
+    ``(h, c)``, each (num_layers, B, H). ``forward`` checks the dtype and shape of ``ids``
+    but not their range, which would read the values (a host synchronisation at every
+    generated token); :func:`train_tbptt`, :func:`evaluate_loss` and :func:`sample` check
+    the range once, before their loops.
     """
 
     def __init__(self, vocab_size: int, embed: int = 32, hidden: int = 128, num_layers: int = 1):

@@ -362,3 +362,40 @@ def test_throughput_and_mfu_on_cuda():
     assert run["tokens_per_s"] > 0
     if run["peak_bf16_flops"] is not None:
         assert 0 < run["mfu"] < 1
+
+
+# ------------------------------------------------------------------------------- the CLI
+
+
+def test_the_command_writes_a_valid_json_and_a_table(tmp_path, monkeypatch, capsys):
+    """python -m companion.benchmark, with fast stand-ins for the timed work."""
+    from companion.benchmark import __main__ as cli
+
+    book = tmp_path / "book"
+    book.mkdir()
+    for name in ("ch01_a.ipynb", "ch02_b.ipynb"):
+        (book / name).write_text("{}")
+    cals = iter([
+        {"seconds": 1.0, "runs": [1.0, 1.0], "threaded_runs": [3.0], "threads": 2,
+         "contention": 3.0, "workload": "w"},
+        {"seconds": 3.0, "runs": [3.0, 3.0], "threaded_runs": [3.0], "threads": 2,
+         "contention": 1.0, "workload": "w"},
+    ])  # fmt: skip
+    monkeypatch.setattr(timing, "calibrate", lambda: next(cals))
+    monkeypatch.setattr(
+        notebooks, "time_notebook", lambda p: {"wall_s": 8.0, "cpu_s": 4.0, "error": None}
+    )
+    rows = kernels.measure(
+        kernels.conv_case("cpu", batch=1, channels=1, size=4, out_channels=1), "cpu", 1, 0
+    )
+    monkeypatch.setattr(kernels, "run_all", lambda device, repeats: rows)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tmp_path / "bench.json"
+    assert cli.main(["--out", str(out), "--root", str(tmp_path), "--only", "ch02*"]) == 0
+    result = report.load(out)
+    assert [r["notebook"] for r in result["notebooks"]] == ["book/ch02_b.ipynb"]
+    # runs before and after pooled: median of [1, 1, 3, 3] = 2 s; 8 s = 4 units
+    assert result["calibration"]["seconds"] == 2.0
+    assert result["notebooks"][0]["calibration_units"] == 4.0
+    assert result["pending"] and result["gpu"]["runs"] == []
+    assert "whole book" in capsys.readouterr().out

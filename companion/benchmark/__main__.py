@@ -1,14 +1,17 @@
 """``python -m companion.benchmark`` (``make bench``): time the book, its kernels and the GPU.
 
 Writes ``_build/bench.json`` (see :mod:`companion.benchmark.report` for the format) and prints
-a table. Options: ``--skip-notebooks`` (kernels and GPU only), ``--repeats N`` (paired runs per
-ratio), ``--out PATH``. Nothing here fails on time: it reports.
+a table. Options: ``--skip-notebooks`` (kernels and GPU only), ``--only 'ch05*'`` (some
+notebooks), ``--repeats N`` (paired runs per ratio), ``--out PATH``. Nothing here fails on
+time: it reports.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import copy
+import fnmatch
+import os
 import sys
 from pathlib import Path
 
@@ -18,9 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="_build/bench.json", help="where to write the JSON")
     parser.add_argument("--root", default=".", help="the repository root (book/ lies under it)")
     parser.add_argument("--skip-notebooks", action="store_true", help="do not run notebooks")
+    parser.add_argument("--only", default="*", help="run only notebooks whose name matches")
     parser.add_argument("--repeats", type=int, default=9, help="paired runs per ratio")
     parser.add_argument("--gpu-steps", type=int, default=20, help="timed training steps per size")
     args = parser.parse_args(argv)
+    os.environ.setdefault("COURSE_QUIET", "1")  # no progress bars in the kernels (as make does)
+
+    import torch
 
     from companion.benchmark import gpu, kernels, notebooks, report, timing
 
@@ -35,31 +42,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_notebooks:
         root = Path(args.root).resolve()
         for path in notebooks.book_notebooks(root):
+            if not fnmatch.fnmatch(path.name, args.only):
+                continue
             name = str(path.relative_to(root))
             print(f"executing {name} ...", flush=True)
             times[name] = notebooks.time_notebook(path)
-    after = timing.calibrate()
-    # timed before and after the notebooks; the unit is the median of all one-thread runs
-    runs, threaded = (
-        before["runs"] + after["runs"],
-        before["threaded_runs"] + after["threaded_runs"],
-    )
-    one, many = statistics.median(runs), statistics.median(threaded)
-    calibration = {
-        **before,
-        "runs": runs,
-        "threaded_runs": threaded,
-        "seconds": one,
-        "contention": many / one,
-    }
-    result["calibration"] = calibration
-    rows, book = notebooks.budget_rows(times, calibration["seconds"])
+    # timed before and after the notebooks: the load may change while they run
+    result["calibration"] = timing.combine_calibrations(before, timing.calibrate())
+    rows, book = notebooks.budget_rows(times, result["calibration"]["seconds"])
     result["notebooks"], result["book"] = rows, (book if rows else None)
     print("timing from-scratch vs fused kernels ...", flush=True)
     result["ratios"] = kernels.run_all("cpu", repeats=args.repeats)
-    if __import__("torch").cuda.is_available():
+    if torch.cuda.is_available():
         result["ratios"] += kernels.run_all("cuda", repeats=args.repeats)
-    result["pending"] = kernels.PENDING
+    result["pending"] = copy.deepcopy(kernels.PENDING)
     result["gpu"] = gpu.run_gpu(steps=args.gpu_steps)
     result["machine"]["load_after"] = report.load_average()
     path = report.save(result, args.out)

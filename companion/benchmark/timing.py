@@ -184,6 +184,22 @@ def calibrate(repeats: int = 5, threaded_repeats: int = 3) -> dict:
     }
 
 
+def combine_calibrations(*calibrations: dict) -> dict:
+    """Pool calibrations of one run (e.g. before and after the notebooks): medians of all runs."""
+    if not calibrations:
+        raise ValueError("calibrations must not be empty")
+    runs = [t for c in calibrations for t in c["runs"]]
+    threaded = [t for c in calibrations for t in c["threaded_runs"]]
+    one = statistics.median(runs)
+    return {
+        **calibrations[0],
+        "seconds": one,
+        "runs": runs,
+        "threaded_runs": threaded,
+        "contention": statistics.median(threaded) / one if threaded else None,
+    }
+
+
 def in_calibration_units(seconds: float, calibration_s: float) -> float:
     """A time expressed as a multiple of the calibration workload's time on the same machine."""
     return check_nonnegative(seconds, "seconds") / check_positive(calibration_s, "calibration_s")
