@@ -103,7 +103,13 @@ def _check_params(X: Tensor, w, b, classes: int | None = None) -> None:
         check_tensor(w, wname, shape=(d,))
         check_tensor(b, "b", shape=())
     else:
-        check_tensor(w, wname, ndim=2, shape=(None, d))
+        check_tensor(w, wname)
+        if w.ndim != 2 or w.shape[1] != d:
+            raise ValueError(
+                f"W must have shape (classes, {d}): one row of {d} weights per class, the "
+                f"layout of nn.Linear (out x in); got {tuple(w.shape)}"
+                + (" (transpose it: W.T)" if w.ndim == 2 and w.shape[0] == d else "")
+            )
         check_tensor(b, "b", shape=(w.shape[0],))
     for name, t in ((wname, w), ("b", b)):
         if t.dtype != X.dtype:

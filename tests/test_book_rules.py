@@ -20,6 +20,7 @@ from tests.bookinfo import (
     notebooks_on_disk,
     page_path,
     read,
+    toc,
     toc_files,
 )
 
@@ -328,3 +329,59 @@ def test_term_roles_name_defined_terms(name, text):
     defined = {term.lower() for _, term, _, _ in glossary_entries()}
     unknown = sorted({t for t in map(_term_target, _TERM_ROLE.findall(text)) if t not in defined})
     assert not unknown, f"{name} links glossary terms that are not defined: {unknown}"
+
+
+# --- appendices, notation, numbering ----------------------------------------------------------
+
+
+def _appendix_titles() -> list[tuple[str, str]]:
+    """(toc entry, first heading) of each page of the Appendices part, in toc order."""
+    (part,) = [p for p in toc()["parts"] if p.get("caption") == "Appendices"]
+    found = []
+    for chapter in part["chapters"]:
+        text = page_path(chapter["file"]).read_text()
+        found.append((chapter["file"], re.search(r"^# (.+)$", text, re.M).group(1)))
+    return found
+
+
+def test_appendices_are_lettered_in_order_and_hold_the_notation():
+    titles = _appendix_titles()
+    lettered = [(entry, m.group(1)) for entry, t in titles if (m := re.match(r"([A-Z])\. ", t))]
+    letters = [letter for _, letter in lettered]
+    assert letters == sorted(letters) and len(set(letters)) == len(letters), titles
+    assert [ord(b) - ord(a) for a, b in zip(letters, letters[1:], strict=False)] == [1] * (
+        len(letters) - 1
+    ), f"appendix letters skip one: {letters}"
+    entries = [entry for entry, _ in titles]
+    assert "book/appendix/notation" in entries
+    assert entries.index("book/appendix/notation") == entries.index("book/appendix/glossary") + 1
+
+
+def test_notation_page_has_its_label_and_the_preface_links_it():
+    text = (BOOK / "appendix" / "notation.md").read_text()
+    assert text.startswith("(notation)=\n# E. Notation")
+    assert "{ref}`notation`" in (BOOK / "intro.md").read_text()
+    # the conflicts issue 9 names are settled on the page
+    for decided in ("never the loss", "**out × in**", "**pre-activation**", "classes are $K$"):
+        assert decided in text, decided
+
+
+def test_numbered_toc_and_chapter_titles_agree():
+    """With `numbered` parts Sphinx prints the chapter number itself, so a title that also
+    starts with it reads "1. 1. Title"; without, the title must carry it (renumber.py, in
+    /work/briefs, switches the book from one state to the other)."""
+    parts = toc()["parts"]
+    chapter_parts = [p for p in parts if any("/ch" in c["file"] for c in p["chapters"])]
+    numbered = {bool(p.get("numbered")) for p in chapter_parts}
+    assert len(numbered) == 1, "number every part that holds chapters, or none"
+    (is_numbered,) = numbered
+    for part in parts:
+        if part.get("caption") == "Appendices":
+            assert not part.get("numbered"), "appendices are lettered, not numbered"
+    for position, path in enumerate(CHAPTERS, start=1):
+        title = read(path).cells[0].source.splitlines()[0]
+        has_number = re.match(r"# (\d+)\. ", title)
+        if is_numbered:
+            assert not has_number, f"{path.name}: the toc numbers chapters; drop the number"
+        else:
+            assert has_number and int(has_number.group(1)) == position, (path.name, title)

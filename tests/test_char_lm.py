@@ -113,8 +113,16 @@ def test_sampling_at_tiny_temperature_is_greedy_decoding():
     assert torch.equal(a, b)
 
 
+@pytest.fixture
+def no_tf32(monkeypatch):
+    """Full float32 on the GPU: TF32 (on by default in cuDNN) would dominate the tolerance."""
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        yield
+
+
 @pytest.mark.gpu
-def test_sampling_and_scoring_on_cuda_match_cpu():
+def test_sampling_and_scoring_on_cuda_match_cpu(no_tf32):
     model, ids = _model().float(), _ids()
     cpu_loss = char_lm.evaluate_loss(model, ids)
     greedy_cpu = char_lm.sample(model, ids[:5], 20, temperature=1e-4)[0]

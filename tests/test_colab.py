@@ -65,7 +65,8 @@ def fresh_env(tmp_path_factory):
     run([*pip, torch_requirement()])
     run([*pip, "ipykernel", "nbval", "pytest"])
     run([str(python), "-m", "ipykernel", "install", "--sys-prefix", "--name", "colab-check"])
-    probe = run([str(python), "-c", "import importlib.util as u; print(u.find_spec('companion'))"])
+    find = "import importlib.util as u; print(u.find_spec('companion'))"
+    probe = run([str(python), "-c", find], cwd=base)
     assert probe.stdout.strip() == "None", "the fresh environment already has the companion"
     # "the repository" for the install: a copy of this checkout's package files
     source = base / "checkout"

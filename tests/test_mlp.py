@@ -129,3 +129,47 @@ def test_compose_linear_checks_its_input():
         compose_linear([nn.Linear(3, 5), nn.Linear(6, 2)])
     W, b = compose_linear([nn.Linear(3, 5, bias=False), nn.Linear(5, 2)])
     assert W.shape == (2, 3) and b.shape == (2,)
+
+
+def test_parameter_count_formula_catches_wrong_variants():
+    # plausible wrong formulas (weights only; a bias per input) differ from nn.Linear's count
+    widths = (7, 5, 3)
+    truth = sum(
+        p.numel()
+        for a, b in zip(widths, widths[1:], strict=False)
+        for p in nn.Linear(a, b).parameters()
+    )
+    weights_only = sum(a * b for a, b in zip(widths, widths[1:], strict=False))
+    bias_per_input = sum(a * b + a for a, b in zip(widths, widths[1:], strict=False))
+    assert mlp_parameter_count(widths) == truth
+    assert truth not in (weights_only, bias_per_input)
+
+
+def test_compose_linear_catches_the_wrong_order():
+    torch.manual_seed(5)
+    a, b = nn.Linear(3, 3), nn.Linear(3, 3)
+    W, _ = compose_linear([a, b])
+    torch.testing.assert_close(W, b.weight.detach() @ a.weight.detach())
+    assert not torch.allclose(W, a.weight.detach() @ b.weight.detach(), atol=1e-3)
+
+
+@pytest.mark.gpu
+def test_mlp_on_cuda_matches_cpu():
+    """The same weights give the same logits and gradients on CUDA and on the CPU, within
+    float32 rounding (TF32 matmuls off): rtol 1e-5, atol 1e-5."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.manual_seed(0)
+    cpu = MLP((64, 32, 10), activation="gelu")
+    gpu = MLP((64, 32, 10), activation="gelu").cuda()
+    gpu.load_state_dict(cpu.state_dict())
+    x = torch.randn(16, 64)
+    out_cpu, out_gpu = cpu(x), gpu(x.cuda())
+    torch.testing.assert_close(out_gpu.cpu(), out_cpu, rtol=1e-5, atol=1e-5)
+    out_cpu.square().sum().backward()
+    out_gpu.square().sum().backward()
+    for p_cpu, p_gpu in zip(cpu.parameters(), gpu.parameters(), strict=True):
+        torch.testing.assert_close(p_gpu.grad.cpu(), p_cpu.grad, rtol=1e-4, atol=1e-5)
+    with pytest.raises(TypeError, match="x"):
+        gpu(x.cuda().double())  # float64 into a float32 model, also on the GPU
