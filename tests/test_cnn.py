@@ -151,6 +151,30 @@ def test_pooling_matches_torch(kernel, stride, padding):
         )
 
 
+@pytest.mark.parametrize(
+    "wrong,ref",
+    [
+        # max pooling that pads with zeros: wrong wherever a window holds only negatives
+        (
+            lambda x: F.pad(x, (1, 1, 1, 1)).unfold(2, 3, 2).unfold(3, 3, 2).amax((-1, -2)),
+            lambda x: F.max_pool2d(x, 3, 2, 1),
+        ),
+        # average pooling that leaves the padding out of the count
+        (
+            lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+            lambda x: avg_pool2d(x, 3, 2, 1),
+        ),
+        # stride 1 instead of the window size
+        (lambda x: F.max_pool2d(x, 2, 1), lambda x: max_pool2d(x, 2)),
+    ],
+    ids=["max-zero-pad", "avg-exclude-pad", "stride-1"],
+)
+def test_pooling_comparison_rejects_plausible_wrong_pooling(wrong, ref):
+    x = -torch.rand(2, 3, 7, 8, dtype=torch.float64)  # all negative: zero padding shows
+    got, want = wrong(x), ref(x)
+    assert got.shape != want.shape or not torch.allclose(got, want)
+
+
 def test_output_size_formula():
     assert conv_output_size(224, 11, 2, 4) == 55  # AlexNet's first layer
     assert conv_output_size(7, 3, 1, 2) == 4
