@@ -1,0 +1,56 @@
+"""companion.hparam_search: grids, random draws, budgets (Chapter 8, §8.8)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from companion.hparam_search import best_trial, grid_search, random_search
+
+
+def test_grid_covers_the_ranges_on_their_scales():
+    seen = []
+    trials = grid_search(lambda p: seen.append(p) or 0.0,
+                         {"lr": ("log", 1e-4, 1e-1), "p": ("uniform", 0.0, 0.5)}, budget=10)  # fmt: skip
+    assert len(trials) == 9  # k = floor(sqrt(10)) = 3 per dimension
+    lrs = sorted({t.params["lr"] for t in trials})
+    assert lrs == pytest.approx([1e-4, 10**-2.5, 1e-1])
+    assert sorted({t.params["p"] for t in trials}) == pytest.approx([0.0, 0.25, 0.5])
+
+
+def test_int_grid_and_random_within_bounds():
+    trials = grid_search(lambda p: float(p["n"]), {"n": ("int", 1, 4)}, budget=10)
+    assert [t.params["n"] for t in trials] == [1, 2, 3, 4]
+    r = random_search(lambda p: 0.0, {"n": ("int", 2, 5), "lr": ("log", 1e-3, 1.0)}, 200, seed=3)
+    ns = {t.params["n"] for t in r}
+    assert ns == {2, 3, 4, 5}
+    assert all(1e-3 <= t.params["lr"] <= 1.0 for t in r)
+    logs = [math.log10(t.params["lr"]) for t in r]
+    assert sum(x < -1.5 for x in logs) == pytest.approx(100, abs=25)  # uniform in log
+
+
+def test_random_search_reproducible_and_distinct():
+    space = {"a": ("uniform", 0.0, 1.0), "b": ("uniform", 0.0, 1.0)}
+    t1 = random_search(lambda p: p["a"], space, 9, seed=1)
+    t2 = random_search(lambda p: p["a"], space, 9, seed=1)
+    assert [t.params for t in t1] == [t.params for t in t2]
+    assert len({t.params["a"] for t in t1}) == 9  # nine distinct values of a, a grid has three
+    g = grid_search(lambda p: p["a"], space, 9)
+    assert len({t.params["a"] for t in g}) == 3
+
+
+def test_random_beats_grid_when_one_dimension_matters():
+    """Bergstra and Bengio's argument, on average over seeds: only `a` matters."""
+    space = {"a": ("uniform", 0.0, 1.0), "b": ("uniform", 0.0, 1.0)}
+    f = lambda p: (p["a"] - 0.37) ** 2  # noqa: E731
+    grid_best = best_trial(grid_search(f, space, 9)).value
+    random_best = [best_trial(random_search(f, space, 9, seed=s)).value for s in range(50)]
+    assert sum(random_best) / 50 < grid_best
+
+
+def test_best_trial_and_objective_checks():
+    trials = random_search(lambda p: p["x"] ** 2, {"x": ("uniform", -1.0, 1.0)}, 20)
+    assert best_trial(trials).value == min(t.value for t in trials)
+    with pytest.raises(ValueError, match="objective"):
+        random_search(lambda p: float("nan"), {"x": ("uniform", 0.0, 1.0)}, 2)
