@@ -1,13 +1,13 @@
 """Linear, logistic and softmax regression, fitted in closed form and by gradient descent (Ch. 3).
 
-Shapes (``n`` examples, ``d`` features, ``C`` classes):
+Shapes (``n`` examples, ``d`` features, ``K`` classes):
 
 * ``X``: ``(n, d)`` features, one row per example; ``y``: ``(n,)`` targets (real numbers for
   linear regression, 0/1 in ``X``'s dtype for logistic regression, integer class labels in
-  ``0..C-1`` for softmax regression);
+  ``0..K-1`` for softmax regression);
 * linear and logistic models: weights ``w`` ``(d,)`` and a scalar bias ``b`` ``()``;
-* softmax regression: weights ``W`` ``(C, d)`` and biases ``b`` ``(C,)``, logits
-  ``Z = X W^T + b`` ``(n, C)``. This is the layout of ``torch.nn.Linear`` (out x in) and of
+* softmax regression: weights ``W`` ``(K, d)`` and biases ``b`` ``(K,)``, logits
+  ``Z = X W^T + b`` ``(n, K)``. This is the layout of ``torch.nn.Linear`` (out x in) and of
   scikit-learn's ``coef_``, and the one Chapter 4 uses for every layer: one convention in
   the whole book.
 
@@ -76,7 +76,7 @@ __all__ = [
 def check_xy(X, y, labels: bool = False) -> tuple[Tensor, Tensor]:
     """Check ``X`` is a floating ``(n, d)`` tensor with ``n >= 1`` and ``y`` an ``(n,)``
     tensor; return them. ``labels=False``: ``y`` must have ``X``'s dtype. ``labels=True``:
-    ``y`` holds integer class labels (range checked by the caller, who knows ``C``)."""
+    ``y`` holds integer class labels (range checked by the caller, who knows ``K``)."""
     X = check_tensor(X, "X", ndim=2, dtype="float")
     sizes = {"n": X.shape[0]}
     check_tensor(y, "y", ndim=1, shape=("n",), sizes=sizes)
@@ -96,7 +96,7 @@ def _check_X(X) -> Tensor:
 
 
 def _check_params(X: Tensor, w, b, classes: int | None = None) -> None:
-    """Linear models: ``w`` (d,), ``b`` (); softmax: ``W`` (C, d), ``b`` (C,); X's dtype."""
+    """Linear models: ``w`` (d,), ``b`` (); softmax: ``W`` (K, d), ``b`` (K,); X's dtype."""
     d = X.shape[1]
     wname = "w" if classes is None else "W"
     if classes is None:
@@ -405,26 +405,26 @@ def fit_logistic_gd(
 
 
 def log_softmax(Z: Tensor) -> Tensor:
-    """``Z - logsumexp(Z)`` row by row, with the max subtracted first. ``(n, C) -> (n, C)``."""
+    """``Z - logsumexp(Z)`` row by row, with the max subtracted first. ``(n, K) -> (n, K)``."""
     Z = check_tensor(Z, "Z", ndim=2, dtype="float")
     m = Z.max(dim=1, keepdim=True).values
     return Z - m - torch.log(torch.exp(Z - m).sum(dim=1, keepdim=True))
 
 
 def softmax_cross_entropy(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """Mean cross-entropy of ``logits`` ``(n, C)`` against labels ``y`` ``(n,)``, and its
-    gradient with respect to the logits, ``(softmax(Z) - onehot(y)) / n`` ``(n, C)``
+    """Mean cross-entropy of ``logits`` ``(n, K)`` against labels ``y`` ``(n,)``, and its
+    gradient with respect to the logits, ``(softmax(Z) - onehot(y)) / n`` ``(n, K)``
     (eqs. ``ch03-ce`` and ``ch03-ce-logit-grad``; Chapter 4 calls it ``Delta_L``).
 
     The book's one implementation of the pair; equals ``F.cross_entropy`` and its gradient.
-    ``y`` is an integer tensor with values in ``0..C-1``.
+    ``y`` is an integer tensor with values in ``0..K-1``.
     """
     logits = check_tensor(logits, "logits", ndim=2, dtype="float")
-    n, C = logits.shape
-    check_index_tensor(y, "y", C, shape=(n,))
+    n, K = logits.shape
+    check_index_tensor(y, "y", K, shape=(n,))
     if n == 0:
         raise ValueError("logits and y are empty (n = 0)")
-    log_p = log_softmax(logits)  # (n, C), stable
+    log_p = log_softmax(logits)  # (n, K), stable
     rows = torch.arange(n, device=logits.device)
     loss = -log_p[rows, y].mean()
     grad = log_p.exp()
@@ -433,8 +433,8 @@ def softmax_cross_entropy(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def softmax_probabilities(X: Tensor, W: Tensor, b: Tensor) -> Tensor:
-    """Class probabilities ``softmax(X W^T + b)`` (eq. ``ch03-softmax``): ``(n, C)``, rows
-    sum to 1. ``X``: ``(n, d)``; ``W``: ``(C, d)``; ``b``: ``(C,)``."""
+    """Class probabilities ``softmax(X W^T + b)`` (eq. ``ch03-softmax``): ``(n, K)``, rows
+    sum to 1. ``X``: ``(n, d)``; ``W``: ``(K, d)``; ``b``: ``(K,)``."""
     X = _check_X(X)
     _check_params(X, W, b, classes=-1)
     return log_softmax(X @ W.T + b).exp()
@@ -461,10 +461,10 @@ def softmax_gradient(
 ) -> tuple[Tensor, Tensor]:
     """Gradient of :func:`softmax_loss` (eq. ``ch03-ce-grad``): ``(P - Y)^T X / n + l2 W``.
 
-    Returns ``(C, d)`` and ``(C,)``; ``Y`` is the one-hot ``(n, C)`` matrix of the labels.
+    Returns ``(K, d)`` and ``(K,)``; ``Y`` is the one-hot ``(n, K)`` matrix of the labels.
     """
     X, y, l2 = _softmax_args(X, y, W, b, l2)
-    _, G = softmax_cross_entropy(X @ W.T + b, y)  # (n, C) = (P - Y) / n
+    _, G = softmax_cross_entropy(X @ W.T + b, y)  # (n, K) = (P - Y) / n
     return G.T @ X + l2 * W, G.sum(dim=0)
 
 
@@ -483,7 +483,7 @@ def fit_softmax_gd(
     b = torch.zeros(classes, dtype=X.dtype, device=X.device)
     losses = []
     for _ in range(steps):
-        Z = X @ W.T + b  # (n, C)
+        Z = X @ W.T + b  # (n, K)
         loss, G = softmax_cross_entropy(Z, y)
         losses.append((loss + 0.5 * l2 * (W * W).sum()).item())
         W, b = W - lr * (G.T @ X + l2 * W), b - lr * G.sum(dim=0)

@@ -1,17 +1,18 @@
 """A multilayer perceptron with a backward pass written by hand (Chapter 4, §4.1 and §4.4).
 
-Notation (Chapter 4, "Notation"), for layer ``l = 1..L`` and a batch of ``n`` rows:
+Notation (the book's Notation appendix), for layer ``l = 1..L`` (``L`` layers) and a batch of
+``n`` rows:
 
 * pre-activation ``Z_l = A_{l-1} W_l^T + b_l``                      eq. (ch04-batch-forward)
 * activation ``A_l = f(Z_l)`` (the output layer is linear: ``A_L = Z_L``, the logits)
-* error term ``Delta_l = dL/dZ_l``, shape ``(n, n_l)``              eq. (ch04-delta-def)
+* error term ``Delta_l = d loss/dZ_l``, shape ``(n, d_l)``              eq. (ch04-delta-def)
 * output layer, softmax + mean cross-entropy: ``Delta_L = (softmax(Z_L) - Y) / n``,
   computed by :func:`companion.linear.softmax_cross_entropy`      eq. (ch04-delta-out)
 * hidden layer: ``Delta_l = (Delta_{l+1} W_{l+1}) * f'(Z_l)``       eq. (ch04-batch-hidden)
-* gradients: ``dL/dW_l = Delta_l^T A_{l-1}``, ``dL/db_l = 1^T Delta_l``
+* gradients: ``d loss/dW_l = Delta_l^T A_{l-1}``, ``d loss/db_l = 1^T Delta_l``
                                                                      eq. (ch04-batch-grads)
 
-``W_l`` has shape ``(n_l, n_{l-1})`` and ``b_l`` shape ``(n_l,)``, as in ``torch.nn.Linear``
+``W_l`` has shape ``(d_l, d_{l-1})`` and ``b_l`` shape ``(d_l,)``, as in ``torch.nn.Linear``
 and as ``W`` in Chapter 3's softmax regression, so :meth:`ManualMLP.to_sequential` gives the
 autograd twin with the same weights. Nothing here calls ``.backward()``.
 
@@ -132,7 +133,7 @@ class ManualMLP:
         A = check_floating(X, "X", like=self.params[0][0])
         cache = []
         for i, (W, b) in enumerate(self.params):
-            Z = A @ W.T + b  # (n, n_l), eq. (ch04-batch-forward)
+            Z = A @ W.T + b  # (n, d_l), eq. (ch04-batch-forward)
             cache.append((A, Z))
             A = self.f(Z) if i < len(self.params) - 1 else Z
         return A, cache
@@ -141,7 +142,7 @@ class ManualMLP:
 
     def stored_values(self, n: int) -> int:
         """How many numbers the forward pass keeps for backward on a batch of ``n`` rows:
-        ``n * sum_l (n_{l-1} + n_l)`` (``A_{l-1}`` and ``Z_l`` of every layer)."""
+        ``n * sum_l (d_{l-1} + d_l)`` (``A_{l-1}`` and ``Z_l`` of every layer)."""
         n = check_positive_int(n, "n")
         return n * sum(a + b for a, b in zip(self.sizes[:-1], self.sizes[1:], strict=True))
 
