@@ -46,7 +46,7 @@ def spectral_radius(eta: float) -> float:
 
 
 def test_row_3_4_source_linear_rule(text):
-    r = row(text, "3.4")
+    r = row(text, "3.2")
     fit = linear.source_update_rule(X_TOY, 2 * X_TOY)  # lr = 1, one pass
     path = [(round(b), round(w)) for b, w in fit.path[1:].tolist()]
     printed = ",".join(f"({b},{w})" for b, w in path)  # as printed, spaces removed
@@ -68,7 +68,7 @@ def test_row_3_4_source_linear_rule(text):
 
 
 def test_row_3_5_source_logistic_rule(text):
-    r = row(text, "3.5")
+    r = row(text, "3.3")
     y = torch.tensor([0.0, 0, 0, 1, 1], dtype=DT)
     fit = linear.source_update_rule(X_TOY, y, link="sigmoid")
     assert f"$b \\approx {fit.b.item():.2f}$" in r
@@ -81,7 +81,7 @@ def test_row_3_5_source_logistic_rule(text):
 def test_row_3_6_one_term_cross_entropy(text):
     """Training on -sum y log p only (the source's formula) calls this share of the
     malignant test tumours benign; the same computation as Chapter 3, Section 3.7."""
-    r = row(text, "3.6")
+    r = row(text, "3.4")
     cancer = load_breast_cancer().standardized()
     X, y = cancer.X_train.to(DT), cancer.y_train.to(DT)
     Xt, yt = cancer.X_test.to(DT), cancer.y_test
