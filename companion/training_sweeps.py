@@ -2,9 +2,9 @@
 
 :func:`companion.train.fit` is the book's training loop; for a sweep of dozens of tiny runs
 on in-memory tensors, its per-epoch ``DataLoader`` costs more than the model. ``train_epochs``
-does the same steps without it: for epoch ``e`` the rows are shuffled by
-``torch.randperm(n, generator=torch.Generator().manual_seed(seed + e))``, which is exactly
-the order ``fit`` uses, so for the same model, optimiser, data and seed the two return the
+does the same steps without it: for epoch ``e`` the rows are shuffled with a generator
+seeded ``seed + e`` exactly as ``fit``'s ``DataLoader`` shuffles them (one draw for the
+workers' base seed, then ``torch.randperm``), so for the same model, optimiser, data and seed the two return the
 same weights (tested in ``tests/test_training_sweeps.py``).
 
 Input policy (:mod:`companion.validation`): ``X`` floating ``(n, ...)`` with the model's
@@ -72,7 +72,11 @@ def train_epochs(
     run, n = SweepRun(), len(X)
     model.train()
     for epoch in range(epochs):
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch))
+        gen = torch.Generator().manual_seed(seed + epoch)
+        # DataLoader first draws one number from its generator (the workers' base seed),
+        # then RandomSampler permutes with it: doing the same reproduces fit's batches.
+        torch.empty((), dtype=torch.int64).random_(generator=gen)
+        order = torch.randperm(n, generator=gen)
         total = 0.0
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
