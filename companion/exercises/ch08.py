@@ -53,6 +53,11 @@ def check_adam_update(adam_update) -> Passed:
             if not isinstance(out, tuple) or len(out) != 3:
                 raise CheckFailed("adam_update must return a tuple (param, m, v)")
             param, m, v = (_as_tensor(x, "adam_update's result") for x in out)
+            if not torch.isfinite(param).all():
+                raise CheckFailed(
+                    f"param contains NaN or infinity after step {t}: t counts from 1, so "
+                    "1 - beta**t > 0 (did you start t at 0?)"
+                )
             if param.shape != start.shape:
                 raise CheckFailed(f"param should keep its shape {tuple(start.shape)}, got "
                                   f"{tuple(param.shape)}")  # fmt: skip
@@ -85,10 +90,8 @@ def check_first_step_ratio(ratio) -> Passed:
     hints = {
         (1 - 0.9) / math.sqrt(1 - 0.999): "that is the factor for the default beta2 = 0.999; "
         "here beta2 = 0.99",
-        1 / (1 - 0.9): "1 / (1 - beta1) is momentum's long-run amplification, not the first step",
-        math.sqrt(1 - 0.99) / (1 - 0.9) * 10: "check which factor is in the numerator",
-        (1 - 0.9) / (1 - 0.99): "v is a mean of squared gradients: the step divides by its "
-        "square root",
+        1 / (1 - 0.9): "1 / (1 - beta1) is momentum's long-run amplification; and (1 - beta1) "
+        "/ (1 - beta2) forgets that the step divides by the square root of v",
     }
     for wrong, hint in hints.items():
         if math.isclose(value, wrong, rel_tol=1e-3) and not math.isclose(wrong, want):
