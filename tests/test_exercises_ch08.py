@@ -49,7 +49,7 @@ def test_adam_numpy_implementation_passes():
         (_adam(sign=-1.0), "wrong sign"),
         (_adam(t_offset=-1), "t counts from 1"),
         (_adam(t_offset=1), "param after step 1"),
-        (_adam(swap_betas=True), "param after step 1"),
+        (_adam(swap_betas=True), "param after step 2"),  # step 1 is lr * sign(g) for any betas
     ],
 )
 def test_adam_wrong_answers_fail(wrong, message):
