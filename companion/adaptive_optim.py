@@ -86,7 +86,9 @@ def _check_betas(betas) -> tuple[float, float]:
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"betas must be a pair (beta1, beta2) such as (0.9, 0.999), got "
                         f"{describe(betas)}")  # fmt: skip
-    return check_fraction(betas[0], "betas[0] (beta1)"), check_fraction(betas[1], "betas[1] (beta2)")
+    return check_fraction(betas[0], "betas[0] (beta1)"), check_fraction(
+        betas[1], "betas[1] (beta2)"
+    )
 
 
 def _grad(p: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,11 @@ A search space maps each hyper-parameter name to a range:
 ``random_search(objective, space, budget, seed)`` draws ``budget`` independent points.
 Bergstra and Bengio (2012) showed why random search usually wins on a budget: when only
 a few of the ``d`` dimensions matter, a grid tries only ``k`` distinct values of each,
-random search ``budget`` distinct values. Each returns a list of :class:`Trial` in the order
-run; ``objective(params) -> float`` is *minimised* (e.g. a validation error).
+random search ``budget`` distinct values. ``tpe_search`` hands the same space and budget to
+Optuna's TPE sampler (Akiba et al., 2019), which picks each new point from the results so
+far (Optuna is an optional dependency, imported only there). Each returns a list of
+:class:`Trial` in the order run; ``objective(params) -> float`` is *minimised* (e.g. a
+validation error).
 
 Input policy (:mod:`companion.validation`): ``space`` a non-empty dict of such tuples with
 ``low < high`` (``low > 0`` on a log scale), ``budget`` a positive int, ``seed`` an int;
@@ -33,7 +36,15 @@ from companion.validation import check_int, check_positive_int, check_real, desc
 
 KINDS = ("log", "uniform", "int")
 
-__all__ = ["KINDS", "Trial", "best_trial", "check_space", "grid_search", "random_search"]
+__all__ = [
+    "KINDS",
+    "Trial",
+    "best_trial",
+    "check_space",
+    "grid_search",
+    "random_search",
+    "tpe_search",
+]
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,9 @@ def grid_search(objective: Callable[[dict], float], space, budget: int) -> list[
     return _run(objective, points)
 
 
-def random_search(objective: Callable[[dict], float], space, budget: int, seed: int = 0) -> list[Trial]:
+def random_search(
+    objective: Callable[[dict], float], space, budget: int, seed: int = 0
+) -> list[Trial]:
     """Evaluate ``budget`` points drawn independently and uniformly on each scale."""
     space = check_space(space)
     budget = check_positive_int(budget, "budget")
@@ -120,3 +133,40 @@ def best_trial(trials: list[Trial]) -> Trial:
     if not isinstance(trials, list) or not trials or not all(isinstance(t, Trial) for t in trials):
         raise TypeError(f"trials must be a non-empty list of Trial, got {describe(trials)}")
     return min(trials, key=lambda t: t.value)
+
+
+def tpe_search(
+    objective: Callable[[dict], float], space, budget: int, seed: int = 0
+) -> list[Trial]:
+    """The same search with Optuna's TPE sampler (seeded), on the same space and budget."""
+    space = check_space(space)
+    budget = check_positive_int(budget, "budget")
+    seed = check_int(seed, "seed", min=0)
+    if not callable(objective):
+        raise TypeError(f"objective must be a function params -> float, got {describe(objective)}")
+    try:
+        import optuna
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("tpe_search needs Optuna: pip install optuna") from err
+
+    def suggest(trial) -> dict:
+        params = {}
+        for name, (kind, low, high) in space.items():
+            if kind == "int":
+                params[name] = trial.suggest_int(name, low, high)
+            else:
+                params[name] = trial.suggest_float(name, low, high, log=kind == "log")
+        return params
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
+    trials = []
+
+    def wrapped(trial) -> float:
+        params = suggest(trial)
+        value = check_real(objective(dict(params)), f"objective({params})")
+        trials.append(Trial(params, value))
+        return value
+
+    study.optimize(wrapped, n_trials=budget)
+    return trials

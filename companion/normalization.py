@@ -100,7 +100,9 @@ class LayerNorm(nn.Module):
         dtype: torch.dtype = torch.float32,
     ):
         super().__init__()
-        if isinstance(normalized_shape, bool) or not isinstance(normalized_shape, (int, tuple, list)):
+        if isinstance(normalized_shape, bool) or not isinstance(
+            normalized_shape, (int, tuple, list)
+        ):
             raise TypeError(
                 f"normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}"
             )
@@ -112,7 +114,6 @@ class LayerNorm(nn.Module):
         self.elementwise_affine = check_bool(elementwise_affine, "elementwise_affine")
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
-        self.dtype = dtype
         if self.elementwise_affine:
             self.weight = nn.Parameter(torch.ones(self.normalized_shape, dtype=dtype))
             self.bias = nn.Parameter(torch.zeros(self.normalized_shape, dtype=dtype))
@@ -125,7 +126,8 @@ class LayerNorm(nn.Module):
                 f"x must end in the normalized shape {self.normalized_shape}, got shape "
                 f"{tuple(x.shape)}"
             )
-        check_floating(x, "x", like=torch.empty(0, dtype=self.dtype))
+        if self.elementwise_affine:  # the weights' dtype, which follows .double() / .half()
+            check_floating(x, "x", like=self.weight)
         dims = tuple(range(-k, 0))
         mu = x.mean(dims, keepdim=True)
         var = ((x - mu) ** 2).mean(dims, keepdim=True)  # biased, in train and eval alike

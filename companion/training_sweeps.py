@@ -4,8 +4,8 @@
 on in-memory tensors, its per-epoch ``DataLoader`` costs more than the model. ``train_epochs``
 does the same steps without it: for epoch ``e`` the rows are shuffled with a generator
 seeded ``seed + e`` exactly as ``fit``'s ``DataLoader`` shuffles them (one draw for the
-workers' base seed, then ``torch.randperm``), so for the same model, optimiser, data and seed the two return the
-same weights (tested in ``tests/test_training_sweeps.py``).
+workers' base seed, then ``torch.randperm``), so for the same model, optimiser, data and
+seed the two return the same weights (tested in ``tests/test_training_sweeps.py``).
 
 Input policy (:mod:`companion.validation`): ``X`` floating ``(n, ...)`` with the model's
 dtype, ``y`` ``(n,)``; ``epochs``, ``batch_size`` positive ints; ``max_grad_norm`` None or

@@ -66,7 +66,10 @@ def test_matches_torch_step_for_step(ours, theirs, kwargs):
 def test_float32_close_to_torch():
     w = torch.randn(50, generator=torch.Generator().manual_seed(1))
     a, b = w.clone().requires_grad_(), w.clone().requires_grad_()
-    oa, ob = AdamW([a], lr=1e-2, weight_decay=0.1), torch.optim.AdamW([b], lr=1e-2, weight_decay=0.1)
+    oa, ob = (
+        AdamW([a], lr=1e-2, weight_decay=0.1),
+        torch.optim.AdamW([b], lr=1e-2, weight_decay=0.1),
+    )
     for _ in range(20):
         for p, o in ((a, oa), (b, ob)):
             o.zero_grad()
@@ -193,3 +196,20 @@ def test_param_groups_and_state_dict_roundtrip():
     opt2 = Adam([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
     opt2.load_state_dict(state)
     assert opt2.state[a]["step"] == 1
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("cls", [AdaGrad, RMSProp, Adam, AdamW])
+def test_cuda_matches_cpu(cls):
+    """On CUDA the same steps as on the CPU, within float32 rounding (rtol 1e-5)."""
+    w = torch.randn(64, generator=torch.Generator().manual_seed(0))
+    results = []
+    for device in ("cpu", "cuda"):
+        p = w.clone().to(device).requires_grad_()
+        opt = cls([p], lr=1e-2, weight_decay=0.1)
+        for _ in range(10):
+            opt.zero_grad()
+            ((p - 1) ** 2 * torch.arange(64, device=device)).sum().backward()
+            opt.step()
+        results.append(p.detach().cpu())
+    torch.testing.assert_close(results[1], results[0], rtol=1e-5, atol=1e-6)

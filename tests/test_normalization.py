@@ -15,8 +15,10 @@ def _pair(d=5, **kw):
     g = torch.Generator().manual_seed(0)
     if kw.get("affine", True):
         with torch.no_grad():
-            w, b = torch.randn(d, generator=g, dtype=torch.float64), torch.randn(d, generator=g,
-                                                                             dtype=torch.float64)
+            w, b = (
+                torch.randn(d, generator=g, dtype=torch.float64),
+                torch.randn(d, generator=g, dtype=torch.float64),
+            )
             ours.weight.copy_(w), ours.bias.copy_(b), theirs.weight.copy_(w), theirs.bias.copy_(b)
     return ours, theirs
 
@@ -96,3 +98,22 @@ def test_layernorm_two_dims():
     theirs = nn.LayerNorm((3, 4), dtype=torch.float64)
     x = torch.randn(5, 3, 4, dtype=torch.float64)
     torch.testing.assert_close(ours(x), theirs(x))
+
+
+@pytest.mark.gpu
+def test_cuda_batchnorm_and_layernorm_match_torch():
+    """On CUDA, ours equals torch's modules on the same device (float32, rtol 1e-5)."""
+    x = torch.randn(32, 6, device="cuda")
+    ours, theirs = BatchNorm1d(6).cuda(), nn.BatchNorm1d(6).cuda()
+    torch.testing.assert_close(ours(x), theirs(x), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(ours.running_var, theirs.running_var, rtol=1e-5, atol=1e-6)
+    ln_ours, ln_theirs = LayerNorm(6).cuda(), nn.LayerNorm(6).cuda()
+    torch.testing.assert_close(ln_ours(x), ln_theirs(x), rtol=1e-5, atol=1e-5)
+
+
+def test_layernorm_follows_module_dtype_conversion():
+    ours, theirs = LayerNorm(6).double(), nn.LayerNorm(6).double()
+    x = torch.randn(3, 6, dtype=torch.float64)
+    torch.testing.assert_close(ours(x), theirs(x))
+    bn_ours, bn_theirs = BatchNorm1d(6).double(), nn.BatchNorm1d(6).double()
+    torch.testing.assert_close(bn_ours(x), bn_theirs(x))
