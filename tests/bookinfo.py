@@ -73,3 +73,15 @@ def all_page_text(path: Path) -> str:
         nb = read(path)
         return "\n".join(c.source for c in nb.cells)
     return path.read_text()
+
+
+def errata_fragment(name: str) -> str:
+    """The text of one errata fragment, ``book/appendix/errata_parts/<name>.md``."""
+    return (BOOK / "appendix" / "errata_parts" / f"{name}.md").read_text(encoding="utf-8")
+
+
+def errata_row(text: str, key: str) -> str:
+    """The one table row of an errata fragment that starts with ``| key |``."""
+    lines = [line for line in text.splitlines() if line.startswith(f"| {key} |")]
+    assert len(lines) == 1, f"expected one row {key}, found {len(lines)}"
+    return lines[0]

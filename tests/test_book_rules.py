@@ -339,7 +339,11 @@ def _appendix_titles() -> list[tuple[str, str]]:
     (part,) = [p for p in toc()["parts"] if p.get("caption") == "Appendices"]
     found = []
     for chapter in part["chapters"]:
-        text = page_path(chapter["file"]).read_text()
+        path = page_path(chapter["file"])
+        if path.suffix == ".ipynb":
+            text = "\n".join(c.source for c in read(path).cells if c.cell_type == "markdown")
+        else:
+            text = path.read_text()
         found.append((chapter["file"], re.search(r"^# (.+)$", text, re.M).group(1)))
     return found
 

@@ -3,29 +3,20 @@ companion and found, formatted as printed, in book/appendix/errata_parts/ch03.md
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
 from companion import linear
 from companion.data import load_breast_cancer
+from tests.bookinfo import errata_fragment, errata_row
 
 DT = torch.float64
-FRAGMENT = Path(__file__).resolve().parents[1] / "book/appendix/errata_parts/ch03.md"
 X_TOY = torch.arange(1.0, 6.0, dtype=DT)
 
 
 @pytest.fixture(scope="module")
 def text() -> str:
-    return FRAGMENT.read_text(encoding="utf-8")
-
-
-def row(text: str, key: str) -> str:
-    """The table row that starts with ``| key |``."""
-    lines = [line for line in text.splitlines() if line.startswith(f"| {key} |")]
-    assert len(lines) == 1, key
-    return lines[0]
+    return errata_fragment("ch03")
 
 
 def tex_int(value: float) -> str:
@@ -46,7 +37,7 @@ def spectral_radius(eta: float) -> float:
 
 
 def test_row_3_4_source_linear_rule(text):
-    r = row(text, "3.2")
+    r = errata_row(text, "3.2")
     fit = linear.source_update_rule(X_TOY, 2 * X_TOY)  # lr = 1, one pass
     path = [(round(b), round(w)) for b, w in fit.path[1:].tolist()]
     printed = ",".join(f"({b},{w})" for b, w in path)  # as printed, spaces removed
@@ -68,7 +59,7 @@ def test_row_3_4_source_linear_rule(text):
 
 
 def test_row_3_5_source_logistic_rule(text):
-    r = row(text, "3.3")
+    r = errata_row(text, "3.3")
     y = torch.tensor([0.0, 0, 0, 1, 1], dtype=DT)
     fit = linear.source_update_rule(X_TOY, y, link="sigmoid")
     assert f"$b \\approx {fit.b.item():.2f}$" in r
@@ -81,7 +72,7 @@ def test_row_3_5_source_logistic_rule(text):
 def test_row_3_6_one_term_cross_entropy(text):
     """Training on -sum y log p only (the source's formula) calls this share of the
     malignant test tumours benign; the same computation as Chapter 3, Section 3.7."""
-    r = row(text, "3.4")
+    r = errata_row(text, "3.4")
     cancer = load_breast_cancer().standardized()
     X, y = cancer.X_train.to(DT), cancer.y_train.to(DT)
     Xt, yt = cancer.X_test.to(DT), cancer.y_test

@@ -4,24 +4,17 @@ in the fragment (row 4.3) is recomputed."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
-FRAGMENT = Path(__file__).resolve().parents[1] / "book/appendix/errata_parts/ch04.md"
+from tests.bookinfo import errata_fragment, errata_row
+
 DT = torch.float64
 
 
 @pytest.fixture(scope="module")
 def text() -> str:
-    return FRAGMENT.read_text(encoding="utf-8")
-
-
-def row(text: str, key: str) -> str:
-    lines = [line for line in text.splitlines() if line.startswith(f"| {key} |")]
-    assert len(lines) == 1, key
-    return lines[0]
+    return errata_fragment("ch04")
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +42,9 @@ def net():
 
 def test_rows_4_1_and_4_5_the_corrected_recursion_equals_autograd(text, net):
     p, f, auto = net
-    assert "\\delta^{(l)} = (W^{(l+1)\\top}\\delta^{(l+1)}) \\odot f'(z^{(l)})" in row(text, "4.4")
+    assert "\\delta^{(l)} = (W^{(l+1)\\top}\\delta^{(l+1)}) \\odot f'(z^{(l)})" in errata_row(
+        text, "4.4"
+    )
     delta2 = (f["a2"] - p["t"]) * (1 - f["a2"] ** 2)  # dL/dz2
     delta1 = (p["W2"].T @ delta2) * (1 - f["a1"] ** 2)  # the recursion
     torch.testing.assert_close(torch.outer(delta2, f["a1"]), auto["W2"])
@@ -61,7 +56,7 @@ def test_rows_4_1_and_4_5_the_corrected_recursion_equals_autograd(text, net):
 def test_row_4_6_the_source_update_is_wrong(text, net):
     """delta_j x_i with delta w.r.t. activations: no f'(z), and x in every layer."""
     p, f, auto = net
-    assert "\\delta_j x_i" in row(text, "4.5")
+    assert "\\delta_j x_i" in errata_row(text, "4.5")
     delta_act = f["a2"] - p["t"]  # dL/da2: the source's error term
     no_slope = torch.outer(delta_act, f["a1"])  # f'(z) missing
     assert (no_slope - auto["W2"]).abs().max() > 0.05
@@ -71,7 +66,7 @@ def test_row_4_6_the_source_update_is_wrong(text, net):
 
 def test_row_4_7_counting_the_slope_twice(text, net):
     p, f, auto = net
-    assert "counts the slope twice" in row(text, "4.6")
+    assert "counts the slope twice" in errata_row(text, "4.6")
     dz = (f["a2"] - p["t"]) * (1 - f["a2"] ** 2)  # dJ/dz2, already includes f'
     twice = dz * (1 - f["a2"] ** 2)  # the source: dJ/dz * f'(z)
     torch.testing.assert_close(dz, auto["b2"])
@@ -80,4 +75,4 @@ def test_row_4_7_counting_the_slope_twice(text, net):
 
 def test_row_4_4_unit_count(text):
     inputs, hidden, outputs = 3, 3, 2  # x1..x3, h1..h3, y1, y2 as 001 names them
-    assert inputs + hidden + outputs == 8 and "(eight units)" in row(text, "4.3")
+    assert inputs + hidden + outputs == 8 and "(eight units)" in errata_row(text, "4.3")

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
 from companion.schedules import make_schedule
-
-FRAGMENT = Path(__file__).resolve().parents[1] / "book/appendix/errata_parts/ch08.md"
+from tests.bookinfo import errata_fragment, errata_row
 
 
 @pytest.fixture(scope="module")
 def text() -> str:
-    return FRAGMENT.read_text(encoding="utf-8")
-
-
-def row(text: str, key: str) -> str:
-    lines = [line for line in text.splitlines() if line.startswith(f"| {key} |")]
-    assert len(lines) == 1, key
-    return lines[0]
+    return errata_fragment("ch08")
 
 
 def test_label_and_heading(text):
@@ -33,7 +25,7 @@ def test_row_8_2_exponential_decay(text):
     rates = [f(t) for t in range(12)]
     assert all(b < a for a, b in zip(rates, rates[1:], strict=False))  # monotone: no fluctuation
     assert f"{f(10):.3f}" == "0.368"
-    assert "0.368" in row(text, "8.2")
+    assert "0.368" in errata_row(text, "8.2")
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=math.exp(-0.1))
     for _ in range(10):
@@ -45,7 +37,7 @@ def test_row_8_2_exponential_decay(text):
 def test_row_8_3_inverse_time_halves(text):
     f = make_schedule("inverse_time", 1.0, beta=0.1)
     assert f(10) == pytest.approx(0.5)
-    assert "halves after 10 steps" in row(text, "8.3")
+    assert "halves after 10 steps" in errata_row(text, "8.3")
 
 
 def test_every_row_cites(text):
