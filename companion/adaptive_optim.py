@@ -97,7 +97,28 @@ def _grad(p: torch.Tensor) -> torch.Tensor:
     return p.grad
 
 
-class AdaGrad(torch.optim.Optimizer):
+class _PerParameterOptimizer(torch.optim.Optimizer):
+    """The loop every optimiser below shares: evaluate the closure, then, for each parameter
+    with a gradient, call :meth:`update` with its gradient, its state dict and its group.
+    Subclasses write only the update rule."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self.update(p, _grad(p), self.state[p], group)
+        return loss
+
+    def update(self, p: torch.Tensor, g: torch.Tensor, state: dict, group: dict) -> None:
+        raise NotImplementedError
+
+
+class AdaGrad(_PerParameterOptimizer):
     """AdaGrad, eq. (ch08-adagrad); equal to ``torch.optim.Adagrad`` (``lr_decay=0``)."""
 
     def __init__(self, params, lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0):
@@ -108,28 +129,16 @@ class AdaGrad(torch.optim.Optimizer):
         )
         super().__init__(_check_params(params), defaults)
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = _grad(p)
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * p
-                state = self.state[p]
-                if not state:
-                    state["sum"] = torch.zeros_like(p)
-                state["sum"] += g * g
-                p -= group["lr"] * g / (state["sum"].sqrt() + group["eps"])
-        return loss
+    def update(self, p, g, state, group):
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p
+        if not state:
+            state["sum"] = torch.zeros_like(p)
+        state["sum"] += g * g
+        p -= group["lr"] * g / (state["sum"].sqrt() + group["eps"])
 
 
-class RMSProp(torch.optim.Optimizer):
+class RMSProp(_PerParameterOptimizer):
     """RMSProp, eq. (ch08-rmsprop); equal to ``torch.optim.RMSprop`` (optionally with
     ``momentum`` and ``centered``)."""
 
@@ -153,41 +162,29 @@ class RMSProp(torch.optim.Optimizer):
         )
         super().__init__(_check_params(params), defaults)
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            alpha = group["alpha"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = _grad(p)
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * p
-                state = self.state[p]
-                if not state:
-                    state["square_avg"] = torch.zeros_like(p)
-                    state["grad_avg"] = torch.zeros_like(p)
-                    state["buf"] = torch.zeros_like(p)
-                v = state["square_avg"]
-                v.mul_(alpha).add_((1 - alpha) * g * g)
-                if group["centered"]:  # variance instead of the raw second moment
-                    state["grad_avg"].mul_(alpha).add_((1 - alpha) * g)
-                    denom = (v - state["grad_avg"] ** 2).sqrt() + group["eps"]
-                else:
-                    denom = v.sqrt() + group["eps"]
-                if group["momentum"]:
-                    state["buf"].mul_(group["momentum"]).add_(g / denom)
-                    p -= group["lr"] * state["buf"]
-                else:
-                    p -= group["lr"] * g / denom
-        return loss
+    def update(self, p, g, state, group):
+        alpha = group["alpha"]
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p
+        if not state:
+            state["square_avg"] = torch.zeros_like(p)
+            state["grad_avg"] = torch.zeros_like(p)
+            state["buf"] = torch.zeros_like(p)
+        v = state["square_avg"]
+        v.mul_(alpha).add_((1 - alpha) * g * g)
+        if group["centered"]:  # variance instead of the raw second moment
+            state["grad_avg"].mul_(alpha).add_((1 - alpha) * g)
+            denom = (v - state["grad_avg"] ** 2).sqrt() + group["eps"]
+        else:
+            denom = v.sqrt() + group["eps"]
+        if group["momentum"]:
+            state["buf"].mul_(group["momentum"]).add_(g / denom)
+            p -= group["lr"] * state["buf"]
+        else:
+            p -= group["lr"] * g / denom
 
 
-class Adam(torch.optim.Optimizer):
+class Adam(_PerParameterOptimizer):
     """Adam with an L2 penalty in the gradient, eq. (ch08-adam); equal to
     ``torch.optim.Adam``. ``decoupled=True`` is AdamW (use the :class:`AdamW` subclass)."""
 
@@ -211,40 +208,28 @@ class Adam(torch.optim.Optimizer):
         )
         super().__init__(_check_params(params), defaults)
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            lr, wd = group["lr"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = _grad(p)
-                if wd and self._decoupled:
-                    p.mul_(1 - lr * wd)  # AdamW: shrink the weights, outside the moments
-                elif wd:
-                    g = g + wd * p  # Adam + L2: the penalty's gradient enters the moments
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["m"] = torch.zeros_like(p)
-                    state["v"] = torch.zeros_like(p)
-                state["step"] += 1
-                t, m, v = state["step"], state["m"], state["v"]
-                m.mul_(beta1).add_((1 - beta1) * g)
-                v.mul_(beta2).add_((1 - beta2) * g * g)
-                if group["bias_correction"]:
-                    c1, c2 = 1 - beta1**t, 1 - beta2**t
-                else:
-                    c1 = c2 = 1.0
-                # m_hat / (sqrt(v_hat) + eps), written as PyTorch orders the operations
-                denom = v.sqrt() / math.sqrt(c2) + group["eps"]
-                p -= (lr / c1) * m / denom
-        return loss
+    def update(self, p, g, state, group):
+        beta1, beta2 = group["betas"]
+        lr, wd = group["lr"], group["weight_decay"]
+        if wd and self._decoupled:
+            p.mul_(1 - lr * wd)  # AdamW: shrink the weights, outside the moments
+        elif wd:
+            g = g + wd * p  # Adam + L2: the penalty's gradient enters the moments
+        if not state:
+            state["step"] = 0
+            state["m"] = torch.zeros_like(p)
+            state["v"] = torch.zeros_like(p)
+        state["step"] += 1
+        t, m, v = state["step"], state["m"], state["v"]
+        m.mul_(beta1).add_((1 - beta1) * g)
+        v.mul_(beta2).add_((1 - beta2) * g * g)
+        if group["bias_correction"]:
+            c1, c2 = 1 - beta1**t, 1 - beta2**t
+        else:
+            c1 = c2 = 1.0
+        # m_hat / (sqrt(v_hat) + eps), written as PyTorch orders the operations
+        denom = v.sqrt() / math.sqrt(c2) + group["eps"]
+        p -= (lr / c1) * m / denom
 
 
 class AdamW(Adam):
