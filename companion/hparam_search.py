@@ -136,12 +136,21 @@ def best_trial(trials: list[Trial]) -> Trial:
 
 
 def tpe_search(
-    objective: Callable[[dict], float], space, budget: int, seed: int = 0
+    objective: Callable[[dict], float],
+    space,
+    budget: int,
+    seed: int = 0,
+    n_startup_trials: int = 10,
 ) -> list[Trial]:
-    """The same search with Optuna's TPE sampler (seeded), on the same space and budget."""
+    """The same search with Optuna's TPE sampler (seeded), on the same space and budget.
+
+    TPE draws its first ``n_startup_trials`` points at random (Optuna's default is 10) and
+    only then models the results; with a budget at or below that, TPE *is* random search.
+    """
     space = check_space(space)
     budget = check_positive_int(budget, "budget")
     seed = check_int(seed, "seed", min=0)
+    n_startup_trials = check_positive_int(n_startup_trials, "n_startup_trials")
     if not callable(objective):
         raise TypeError(f"objective must be a function params -> float, got {describe(objective)}")
     try:
@@ -159,7 +168,10 @@ def tpe_search(
         return params
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
+    study = optuna.create_study(
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_startup_trials),
+    )
     trials = []
 
     def wrapped(trial) -> float:

@@ -88,7 +88,7 @@ def valid_result() -> dict:
                 "ratio": summary(2.0, 1.5, 2.5),
             },
         ],  # fmt: skip
-        "pending": copy.deepcopy(kernels.PENDING),
+        "pending": [{"name": "future", "status": "pending", "note": "not measured yet"}],
         "gpu": {"status": "not measured: no CUDA GPU on this machine", "runs": []},
     }
 
@@ -139,6 +139,24 @@ def test_measured_kernel_rows_fit_the_schema():
     )
     report.check_result(copy.deepcopy(result))
     assert [r["pass"] for r in result["ratios"]] == ["forward", "backward"] * 2
+
+
+def test_adam_rows_check_agreement_and_fit_the_schema(monkeypatch):
+    rows = kernels.adam_rows("cpu", repeats=1, warmup=0, sizes=(5, 4, 3))
+    result = valid_result()
+    result["ratios"] = rows
+    report.check_result(copy.deepcopy(result))
+    assert [r["pass"] for r in rows] == ["step"] and rows[0]["max_abs_diff"] < 1e-6
+    assert "39 parameters" in rows[0]["shape"]  # 5*4 + 4 + 4*3 + 3
+
+    # a companion Adam without bias correction must be caught before anything is timed
+    from companion.adaptive_optim import Adam
+
+    monkeypatch.setattr(
+        kernels, "_companion_adam", lambda params, lr: Adam(params, lr=lr, bias_correction=False)
+    )
+    with pytest.raises(AssertionError):
+        kernels.adam_rows("cpu", repeats=1, warmup=0, sizes=(5, 4, 3))
 
 
 def test_every_case_builds_and_agrees_on_small_inputs():
@@ -397,5 +415,5 @@ def test_the_command_writes_a_valid_json_and_a_table(tmp_path, monkeypatch, caps
     # runs before and after pooled: median of [1, 1, 3, 3] = 2 s; 8 s = 4 units
     assert result["calibration"]["seconds"] == 2.0
     assert result["notebooks"][0]["calibration_units"] == 4.0
-    assert result["pending"] and result["gpu"]["runs"] == []
+    assert result["pending"] == kernels.PENDING and result["gpu"]["runs"] == []
     assert "whole book" in capsys.readouterr().out

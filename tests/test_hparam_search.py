@@ -71,3 +71,24 @@ def test_tpe_search_with_optuna():
     ]  # seeded: reproducible
     # model-based search concentrates near the optimum: better than its own first 10 draws
     assert best_trial(trials).value < min(t.value for t in trials[:10])
+    # n_startup_trials: the first draws are random, the same as Optuna's RandomSampler's
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    study.optimize(
+        lambda tr: f(
+            dict(
+                x=tr.suggest_float("x", -3.0, 3.0),
+                n=tr.suggest_int("n", 1, 5),
+                lr=tr.suggest_float("lr", 1e-4, 1.0, log=True),
+            )
+        ),
+        n_trials=4,
+    )
+    random_params = [tr.params for tr in study.trials]
+    early = tpe_search(f, space, 4, seed=3, n_startup_trials=4)
+    assert [t.params for t in early] == random_params
+    # after the start-up draws TPE samples from its model, not from the random stream
+    modelled = tpe_search(f, space, 30, seed=3, n_startup_trials=4)
+    assert best_trial(modelled).value < min(t.value for t in modelled[:4])

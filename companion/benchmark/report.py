@@ -127,8 +127,8 @@ def check_result(result: dict) -> dict:
         for key in ("name", "pass", "scratch_s", "fused_s", "ratio"):
             if key not in row:
                 _fail(f"{where}.{key}", "missing")
-        if row["pass"] not in ("forward", "backward"):
-            _fail(f"{where}.pass", f"expected 'forward' or 'backward', got {row['pass']!r}")
+        if row["pass"] not in ("forward", "backward", "step"):
+            _fail(f"{where}.pass", f"expected 'forward', 'backward' or 'step', got {row['pass']!r}")
         for key in ("scratch_s", "fused_s", "ratio"):
             _check_summary(row[key], f"{where}.{key}")
     for i, row in enumerate(result["pending"]):
