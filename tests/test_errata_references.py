@@ -87,3 +87,33 @@ def test_no_row_repeats_a_chapter_table():
     for marker in ("Gulcehre", "Deng", "Ghahramani", "Mikolov", "Chollet", "cho2014"):
         assert marker in FRAGMENT.read_text()
         assert marker not in chapters, f"{marker} is already corrected in a chapter table"
+
+
+def checklist() -> list[list[str]]:
+    """The rows of the "Every cited work, checked" table."""
+    text = FRAGMENT.read_text().split("### Every cited work, checked", 1)[1]
+    lines = [ln for ln in text.splitlines() if ln.startswith("| 00")]
+    return [[cell.strip() for cell in ln.strip("|").split("|")] for ln in lines]
+
+
+def test_checklist_names_every_work_once_with_a_verdict():
+    table = checklist()
+    assert len(table) == 23  # 16 works in 000, 9 in 003, two of them shared
+    # every numbered entry of 000's list is in exactly one row
+    numbers = [int(n) for r in table for n in re.findall(r"\[(\d+)\]", r[0].split(";")[0])
+               if r[0].startswith("000")]  # fmt: skip
+    assert sorted(numbers) == list(range(1, 55))
+    # and 003's six numbered entries (§10) too
+    numbered_003 = [int(n) for r in table for n in re.findall(r"§10 \[(\d+)\]", r[0])]
+    assert sorted(numbered_003) == list(range(1, 7))
+    ch01 = (PARTS / "ch01.md").read_text()
+    own = {r[0] for r in rows()}
+    for cited, _, verdict in table:
+        if verdict.startswith("Correct"):
+            assert "{cite}`" in verdict, cited
+            continue
+        (row,) = re.findall(r"row ((?:\d+|R)\.\d+)", verdict)
+        if row.startswith("R."):
+            assert row in own, f"{cited}: {row} is not a row of this table"
+        else:
+            assert f"| {row} | 000 refs" in ch01, f"{cited}: {row} is not a '000 refs' row"
