@@ -9,12 +9,12 @@ import torch
 from companion.autograd import Value
 from companion.exercises import CheckFailed
 from companion.exercises.ch04 import (
-    MEMORY_BATCH,
+    MEMORY_BUDGET_BYTES,
     MEMORY_SIZES,
     TINY_NETWORK,
     check_hidden_delta,
+    check_max_batch,
     check_sin,
-    check_stored_values,
     check_tiny_network,
     hidden_delta_problem,
     tiny_network_reference,
@@ -91,30 +91,36 @@ def test_hidden_delta_right_in_every_type():
 
 
 @pytest.mark.parametrize(
-    "answer", [150016, 150016.0, np.int64(150016), np.float64(150016), torch.tensor(150016)]
+    "answer", [28630, 28630.0, np.int64(28630), np.float64(28630), torch.tensor(28630)]
 )
-def test_stored_values_right_in_every_type(answer):
-    assert check_stored_values(answer)
+def test_max_batch_right_in_every_type(answer):
+    assert check_max_batch(answer)
 
 
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        (26122, "number of parameters"),  # the parameter count of [64, 128, 128, 10]
-        (256 * (64 + 128 + 128), "also needs every Z_l"),
-        (256 * (128 + 128 + 10), "input A_\\{l-1\\}"),
-        (586, "every one of the 256 rows"),
-        (150000, "not it"),
+        (28631, "round down"),  # 16,777,216 / 586 = 28,630.06
+        (114520, "4 of them"),  # bytes counted as numbers
+        (27303, "2\\*\\*20"),  # MiB read as 10**6 bytes
+        (16777216 // 320, "also needs every Z_l"),
+        (16777216 // 266, "input A_\\{l-1\\}"),
+        (16777216 // 26122, "do not grow with the batch"),
+        ((16777216 - 26122) // 586, "kept elsewhere"),
+        (28000, "not it"),
+        (28630.5, "whole number"),
     ],
 )
-def test_stored_values_wrong_answers(answer, message):
+def test_max_batch_wrong_answers(answer, message):
     with pytest.raises(CheckFailed, match=message):
-        check_stored_values(answer)
+        check_max_batch(answer)
 
 
-def test_stored_values_answer_counts_the_real_cache():
+def test_max_batch_answer_fits_the_real_cache():
+    """The answer's batch fits in 64 MiB of float32 as ManualMLP really stores it; one more
+    row does not."""
     mlp = ManualMLP(list(MEMORY_SIZES), "tanh", generator=torch.Generator().manual_seed(0))
-    _, cache = mlp.forward(torch.zeros(MEMORY_BATCH, MEMORY_SIZES[0], dtype=torch.float64))
-    assert sum(t.numel() for pair in cache for t in pair) == 150016
-    twin = mlp.to_sequential()
-    assert sum(p.numel() for p in twin.parameters()) == 26122
+    for n, fits in ((28630, True), (28631, False)):
+        _, cache = mlp.forward(torch.zeros(n, MEMORY_SIZES[0], dtype=torch.float64))
+        stored_bytes = 4 * sum(t.numel() for pair in cache for t in pair)  # float32: 4 bytes
+        assert (stored_bytes <= MEMORY_BUDGET_BYTES) == fits

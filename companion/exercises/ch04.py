@@ -3,8 +3,9 @@
 * ``ch04-hidden-delta``: the error term of a hidden layer, eq. (ch04-delta-hidden).
 * ``ch04-sin``: add ``sin`` to the scalar engine; checked against torch in float64.
 * ``ch04-tiny-network``: gradients of a one-neuron-per-layer network by hand.
-* ``ch04-memory``: predict how many numbers the forward pass keeps for the backward pass
-  (worked answer in the solution).
+* ``ch04-max-batch``: predict how the memory the forward pass keeps for the backward pass grows
+  with the batch, and find the largest batch that fits a memory budget (worked answer in the
+  solution).
 """
 
 from __future__ import annotations
@@ -118,40 +119,51 @@ def check_tiny_network(grads) -> Passed:
     return passed("all four gradients match autograd")
 
 
-MEMORY_SIZES = (64, 128, 128, 10)  # the network of exercise ch04-memory
-MEMORY_BATCH = 256
+MEMORY_SIZES = (64, 128, 128, 10)  # the network of exercise ch04-max-batch
+MEMORY_BUDGET_BYTES = 64 * 2**20  # 64 MiB for what the forward pass keeps, float32
+BYTES_PER_NUMBER = 4
 
 
-def _memory_counts() -> dict[str, int]:
-    sizes, n = MEMORY_SIZES, MEMORY_BATCH
-    pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
+def _max_batch_answers() -> dict[str, int]:
+    """The right answer and the results of the plausible slips (the check's own arithmetic)."""
+    pairs = list(zip(MEMORY_SIZES[:-1], MEMORY_SIZES[1:], strict=True))
+    per_row = sum(a + b for a, b in pairs)  # A_{l-1} and Z_l of every layer, per example
+    numbers = MEMORY_BUDGET_BYTES // BYTES_PER_NUMBER
+    params = sum(a * b + b for a, b in pairs)
     return {
-        "right": n * sum(a + b for a, b in pairs),  # A_{l-1} and Z_l for every layer
-        "params": sum(a * b + b for a, b in pairs),
-        "inputs only": n * sum(a for a, _ in pairs),
-        "pre-activations only": n * sum(b for _, b in pairs),
-        "one example": sum(a + b for a, b in pairs),
+        "right": numbers // per_row,
+        "rounded up": -(-numbers // per_row),
+        "bytes as numbers": MEMORY_BUDGET_BYTES // per_row,
+        "MB as 10^6": (64 * 10**6 // BYTES_PER_NUMBER) // per_row,
+        "inputs only": numbers // sum(a for a, _ in pairs),
+        "pre-activations only": numbers // sum(b for _, b in pairs),
+        "parameters": numbers // params,
+        "parameters subtracted": (numbers - params) // per_row,
     }
 
 
-def check_stored_values(count) -> Passed:
-    """Exercise ch04-memory: numbers kept by the forward pass of a ``[64, 128, 128, 10]``
-    tanh network on a batch of 256 for its backward pass (``A_{l-1}`` and ``Z_l``)."""
-    got = as_integer(count, "the number of stored values")
-    c = _memory_counts()
+def check_max_batch(max_batch) -> Passed:
+    """Exercise ch04-max-batch: the largest batch whose stored ``A_{l-1}`` and ``Z_l`` of a
+    ``[64, 128, 128, 10]`` tanh network fit in 64 MiB of float32."""
+    got = as_integer(max_batch, "max_batch")
+    c = _max_batch_answers()
     hints = {
-        "params": "that is the number of parameters; the stored activations grow with the batch",
+        "rounded up": "one row more than fits: round down, a partial row does not exist",
+        "bytes as numbers": "64 MiB is a number of bytes; a float32 number takes 4 of them",
+        "MB as 10^6": "a MiB is 2**20 bytes, not 10**6",
         "inputs only": "the backward pass also needs every Z_l, for f'(Z_l)",
         "pre-activations only": "the weight gradient Delta_l^T A_{l-1} also needs every layer's "
         "input A_{l-1}, the data X included",
-        "one example": "every one of the 256 rows of the batch is stored",
+        "parameters": "the parameters do not grow with the batch; the stored activations do",
+        "parameters subtracted": "the budget is for the stored activations only; the parameters "
+        "are kept elsewhere",
     }
     for key, hint in hints.items():
         if got == c[key]:
             raise CheckFailed(f"{got:,} is not it. Hint: {hint}")
     if got != c["right"]:
         raise CheckFailed(
-            f"{got:,} is not it (expected a count of the form 256 x sum over layers of "
-            "(inputs + outputs of the layer))"
+            f"{got:,} is not it: the memory is (batch) x (numbers kept per example) x 4 bytes; "
+            "find the largest batch for which that is at most 64 MiB"
         )
-    return passed(f"{got:,} numbers: n * sum_l (n_(l-1) + n_l); memory grows with the batch")
+    return passed(f"a batch of {got:,}: the stored values grow linearly with the batch")
