@@ -56,8 +56,9 @@ def notebooks_on_disk() -> list[Path]:
 
 
 def chapter_notebooks() -> list[Path]:
-    """Notebooks whose name starts with chNN_ (the chapters that follow the template)."""
-    return [p for p in notebooks_on_disk() if re.match(r"ch\d\d_", p.name)]
+    """Notebooks whose name starts with chNN_ or chNNx_ (a chapter split in two notebooks,
+    such as ch14b_): the chapters that follow the template."""
+    return [p for p in notebooks_on_disk() if re.match(r"ch\d\d[a-z]?_", p.name)]
 
 
 def read(path: Path) -> nbformat.NotebookNode:

@@ -46,7 +46,11 @@ class Split:
     def standardized(self) -> Split:
         """Features scaled to zero mean, unit variance using *training* statistics only."""
         flat = self.X_train.reshape(len(self.X_train), -1)
-        mean, std = flat.mean(0), flat.std(0).clamp_min(1e-6)
+        mean, std = flat.mean(0), flat.std(0)
+        # A feature constant in the training rows is centred but not scaled (scikit-learn's
+        # StandardScaler does the same): dividing by a tiny std would turn any test value
+        # that differs from the constant into a huge input.
+        std = torch.where(std < 1e-6, torch.ones_like(std), std)
 
         def scale(X: torch.Tensor) -> torch.Tensor:
             return ((X.reshape(len(X), -1) - mean) / std).reshape(X.shape)
