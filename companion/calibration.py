@@ -207,7 +207,10 @@ def fit_temperature(logits: Any, y: Any, max_iter: int = 100) -> float:
     ``softmax(logits / T)`` (or ``sigmoid`` for ``(n,)`` binary logits), §11.3.
 
     It optimises ``log T`` (so ``T`` stays positive) with L-BFGS in float64, from ``T = 1``.
-    Fit it on validation data, never on the test set you report.
+    Fit it on validation data, never on the test set you report. Two degenerate cases have
+    no finite optimum and return an extreme value: logits that separate the validation
+    classes perfectly (the loss keeps falling as ``T -> 0``) and logits no better than a
+    uniform guess (``T -> infinity``); both mean the validation data cannot calibrate.
     """
     z = _as_logits(logits)
     max_iter = check_int(max_iter, "max_iter", min=1)

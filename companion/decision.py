@@ -98,9 +98,13 @@ def cost_by_threshold(
     Returns ``thresholds, costs``; the first threshold is ``+inf`` (every example negative),
     the last the smallest score (every example positive).
     """
-    fp, fn, tp, tn = _costs(cost_fp, cost_fn, cost_tp, cost_tn)
+    return _cost_curve(scores, y_true, (cost_fp, cost_fn, cost_tp, cost_tn), "scores")
+
+
+def _cost_curve(scores: Any, y_true: Any, costs: tuple, name: str):
+    fp, fn, tp, tn = _costs(*costs)
     t = as_labels(y_true, "y_true", binary=True)
-    s = as_scores(scores, "scores", n=len(t))
+    s = as_scores(scores, name, n=len(t))
     order = np.argsort(-s, kind="mergesort")
     s_sorted, pos = s[order], t[order].astype(np.float64)
     last_of_run = np.r_[np.flatnonzero(np.diff(s_sorted)), len(s) - 1]
@@ -130,7 +134,7 @@ def cost_optimal_threshold(
     Of several cuts with the same lowest cost, the highest is returned. ``probs`` may be any
     score (a probability, a logit); the threshold is on the same scale.
     """
-    thresholds, costs = cost_by_threshold(probs, y_true, cost_fp, cost_fn, cost_tp, cost_tn)
+    thresholds, costs = _cost_curve(probs, y_true, (cost_fp, cost_fn, cost_tp, cost_tn), "probs")
     k = int(np.argmin(costs))  # the first minimum: the highest threshold among ties
     return ThresholdChoice(float(thresholds[k]), float(costs[k]))
 

@@ -155,7 +155,7 @@ def mean_predictions(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
     """(B, n): the mean of the earlier y's (0 at k = 1), a baseline that ignores x_k."""
     _check_pairs(xs, ys)
     csum = torch.cumsum(ys, dim=1)
-    counts = torch.arange(1, ys.size(1) + 1, dtype=ys.dtype)
+    counts = torch.arange(1, ys.size(1) + 1, dtype=ys.dtype, device=ys.device)
     prev = torch.cat([ys.new_zeros(ys.size(0), 1), (csum / counts)[:, :-1]], dim=1)
     return prev
 

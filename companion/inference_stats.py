@@ -64,8 +64,9 @@ def bootstrap_ci(
 
     Each of ``n_boot`` resamples draws ``n`` example indices with replacement and applies
     them to both arrays together (the pairs stay paired). A resample on which ``metric``
-    raises ``ValueError`` (an AUC of a resample with one class) is skipped and counted; more
-    than 1% skipped is a ``ValueError``, because the interval would then be biased.
+    raises ``ValueError`` or returns NaN (an AUC or a recall of a resample without positives)
+    is skipped and counted; more than 1% skipped is a ``ValueError``, because the interval
+    would then be biased.
     ``y_score`` may be scores or hard predictions: it is passed to ``metric`` unchanged
     (as a NumPy array).
     """
@@ -83,13 +84,19 @@ def bootstrap_ci(
     level = check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
     seed = check_int(seed, "seed", min=0)
     estimate = float(metric(t, s))
+    if not math.isfinite(estimate):
+        raise ValueError(f"metric(y_true, y_score) is {estimate} on the full data: undefined")
     rng = np.random.default_rng(seed)
     values, skipped = [], 0
     for _ in range(n_boot):
         idx = rng.integers(0, len(t), len(t))
         try:
-            values.append(float(metric(t[idx], s[idx])))
+            value = float(metric(t[idx], s[idx]))
         except ValueError:
+            value = math.nan
+        if math.isfinite(value):
+            values.append(value)
+        else:  # undefined on this resample (one class only; a 0/0 precision is NaN)
             skipped += 1
     if skipped > 0.01 * n_boot:
         raise ValueError(

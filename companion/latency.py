@@ -1,9 +1,10 @@
 """Latency and throughput of a model on this machine (Chapter 13, section 13.2).
 
 * :func:`measure_latency` times ``model(x)`` for each batch size: ``repeats`` timed calls
-  after ``warmup`` untimed ones, in inference mode. It reports the **median** and the
-  **p95** of the per-call latency (a mean hides the slow tail) and the throughput
-  ``batch / median`` in examples per second.
+  after ``warmup`` untimed ones, in inference mode, the batch sizes interleaved (round
+  robin) so that a burst of load from other programs does not fall on one size only. It
+  reports the **median** and the **p95** of the per-call latency (a mean hides the slow
+  tail) and the throughput ``batch / median`` in examples per second.
 * :func:`dynamic_int8` is PyTorch's dynamic int8 quantisation (``quantize_dynamic`` on the
   ``nn.Linear`` layers: weights stored as int8, activations quantised on the fly); it is
   deprecated in torch 2.13 in favour of ``torchao`` but still the one-line CPU path.
@@ -47,6 +48,11 @@ def _check_model(model) -> nn.Module:
     return model
 
 
+def _sync(x: torch.Tensor) -> None:
+    if x.is_cuda:
+        torch.cuda.synchronize(x.device)
+
+
 def measure_latency(
     model: nn.Module,
     example: torch.Tensor,
@@ -69,19 +75,24 @@ def measure_latency(
     repeats = check_int(repeats, "repeats", min=2)
     warmup = check_int(warmup, "warmup", min=0)
     model.eval()
-    points = []
+    inputs = [example.unsqueeze(0).expand(b, *example.shape).contiguous() for b in sizes]
+    times = np.empty((repeats, len(sizes)))
     with torch.inference_mode():
-        for b in sizes:
-            x = example.unsqueeze(0).expand(b, *example.shape).contiguous()  # (b, ...)
+        for x in inputs:
             for _ in range(warmup):
                 model(x)
-            times = np.empty(repeats)
-            for r in range(repeats):
+        # Repeats outermost: a burst of load from other programs hits every batch size alike.
+        for r in range(repeats):
+            for j, x in enumerate(inputs):
+                _sync(x)
                 start = time.perf_counter()
                 model(x)
-                times[r] = time.perf_counter() - start
-            median = float(np.median(times))
-            points.append(LatencyPoint(b, median, float(np.percentile(times, 95)), b / median))
+                _sync(x)  # CUDA runs asynchronously: wait for the result before stopping
+                times[r, j] = time.perf_counter() - start
+    points = []
+    for j, b in enumerate(sizes):
+        median = float(np.median(times[:, j]))
+        points.append(LatencyPoint(b, median, float(np.percentile(times[:, j], 95)), b / median))
     return points
 
 

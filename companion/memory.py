@@ -203,7 +203,9 @@ def saved_activation_bytes(
     ``torch.autograd.graph.saved_tensors_hooks`` pack hook; we add up the sizes of the distinct
     storages, leaving out the parameters of ``model`` (they are stored anyway). Views of one
     storage count once, as they do in memory. With activation checkpointing only the segment
-    inputs are saved, so the measurement shows the saving (Chapter 9, §9.3).
+    inputs are saved, so the measurement shows the saving (Chapter 9, §9.3). A saved view
+    counts its whole storage, because it keeps all of it alive: pass ``x[:128].clone()``, not a
+    slice of a large data set, when you want the batch's own size.
     """
     if not callable(forward):
         raise TypeError(f"forward must be a function of no arguments, got {describe(forward)}")

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from companion.validation import check_choice, check_int, describe
+from companion.validation import check_choice, check_int, check_positive, check_real, describe
 
 __all__ = [
     "as_labels",
@@ -254,8 +254,6 @@ def f_beta(precision: float, recall: float, beta: float = 1.0) -> float:
     ``beta = 1`` gives F1, the plain harmonic mean; ``beta > 1`` weights recall more. It is
     0 when either is 0, and never above the arithmetic mean ``(P + R) / 2`` (§11.1).
     """
-    from companion.validation import check_positive, check_real
-
     P = check_real(precision, "precision", low=0.0, high=1.0)
     R = check_real(recall, "recall", low=0.0, high=1.0)
     b2 = check_positive(beta, "beta") ** 2

@@ -9,8 +9,8 @@ A real number ``x`` is stored as an integer ``q`` with a scale ``s`` and a zero 
   ``MinMaxObserver`` does (the range always contains 0, so 0 is represented exactly).
 * :func:`quantize` / :func:`dequantize` apply the formula per tensor (one ``s, z``) or per
   channel (one pair for each slice along ``axis``); rounding is half-to-even, as in PyTorch.
-  They give the same integers as ``torch.quantize_per_tensor(...).int_repr()`` and
-  ``torch.quantize_per_channel``.
+  They give the same integers as ``torch.quantize_per_channel(...).int_repr()`` and, except
+  at rare float32 rounding ties (see :func:`quantize`), ``torch.quantize_per_tensor``.
 * :func:`fake_quantize` is ``dequantize(quantize(x))``: the error a format causes, for any bit
   width (int8, int4 with ``bits=4``).
 * :class:`Int8Linear` and :func:`quantize_linears` are a from-scratch weight-only int8 model:
@@ -136,11 +136,16 @@ def quantize(
 
     ``scale`` (float tensor) and ``zero_point`` (int tensor) hold one value (``axis=None``) or
     one per slice along ``axis``. ``round`` is half-to-even, as in PyTorch's kernels.
+    Since ``z`` is an integer, ``round(x / s) + z = round(x * (1/s) + z)`` in exact arithmetic;
+    in float32 the two differ at rare exact ties, and the second is the order that
+    ``torch.quantize_per_channel`` uses (``quantize_per_tensor`` fuses the multiply-add, so
+    about one weight in a million on a tie may land one level apart).
     """
     x = _check_x(x)
     axis = _check_axis(x, axis)
     s, z, qmin, qmax = _check_scale_zp(scale, zero_point, x, axis, bits, signed)
-    return (torch.round(x / s.to(x.dtype)) + z).clamp(qmin, qmax).to(torch.int64)
+    inv = (1.0 / s).to(x.dtype)  # PyTorch's kernels multiply by 1/s and round after adding z
+    return torch.round(x * inv + z.to(x.dtype)).clamp(qmin, qmax).to(torch.int64)
 
 
 def dequantize(q: torch.Tensor, scale, zero_point, axis: int | None = None) -> torch.Tensor:

@@ -142,6 +142,15 @@ def collect_episodes(envs, policy, seeds, generator: torch.Generator | None = No
                      greedy: bool = False) -> list[Episode]:  # fmt: skip
     """Run one episode in each environment, all at once; ``policy`` maps (N, S) -> (N, K)
     logits, or is ``None`` for the uniformly random policy. ``seeds``: one reset seed each."""
+    if isinstance(envs, (str, bytes)) or not isinstance(envs, (list, tuple)) or not envs:
+        raise TypeError(f"envs must be a non-empty list of Gymnasium environments, got "
+                        f"{describe(envs)}")  # fmt: skip
+    if policy is not None and not callable(policy):
+        raise TypeError(f"policy must map observations to logits, or be None, got "
+                        f"{describe(policy)}")  # fmt: skip
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (list, tuple)):
+        raise TypeError(f"seeds must be a list of ints, one per environment, got "
+                        f"{describe(seeds)}")  # fmt: skip
     if len(seeds) != len(envs):
         raise ValueError(f"seeds must have one entry per environment ({len(envs)}), got "
                          f"{len(seeds)}")  # fmt: skip
@@ -209,8 +218,10 @@ def train_reinforce(
 
     Each update plays ``batch_episodes`` episodes with the current stochastic policy, computes
     :func:`advantages` (``baseline=False``: the plain returns :math:`G_t`), standardises them
-    over the batch, and minimises :math:`-\\text{mean}(\\log\\pi(a_t|s_t) A_t)` plus the mean
-    squared error of :math:`V(s_t)` against :math:`G_t`.
+    over the batch (subtracting the batch mean is itself a constant baseline, so
+    ``baseline=False`` is REINFORCE with that simpler baseline), and minimises
+    :math:`-\\text{mean}(\\log\\pi(a_t|s_t) A_t)` plus the mean squared error of
+    :math:`V(s_t)` against :math:`G_t`.
     """
     updates = check_positive_int(updates, "updates")
     batch_episodes = check_positive_int(batch_episodes, "batch_episodes")

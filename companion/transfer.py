@@ -1,13 +1,15 @@
 """Transfer learning: reuse a network trained on one task for another with little data
 (Section 10.4).
 
-A :class:`companion.cnn.LeNet` trained on a *source* task provides a feature extractor
-(:class:`LeNetFeatures`, its layers up to the 84-unit ``fc2``). For the *target* task a new
-linear head is put on top (:func:`transfer_model`) and trained in one of three modes:
+A :class:`companion.cnn.LeNet` trained on a *source* task is reused for a *target* task with
+new classes (:func:`transfer_model`) in one of three modes:
 
-* ``"frozen"``: the pretrained features stay fixed, only the head trains (a linear probe);
-* ``"full"``: every weight starts from the pretrained values and trains (full fine-tuning);
-* ``"scratch"``: the same architecture from a random initialisation (the baseline).
+* ``"frozen"``: the pretrained convolutional features (:class:`LeNetFeatures`, the
+  ``c2 x 5 x 5`` block after the second pooling) stay fixed and only a new linear
+  classifier on them trains (a *linear probe*; early, generic features transfer better than
+  the last layers, which specialise in the source classes);
+* ``"full"``: the whole pretrained LeNet, with a new output layer, trains (full fine-tuning);
+* ``"scratch"``: a LeNet from a random initialisation (the baseline).
 
 :func:`compare_transfer` runs the three modes over several seeds on the same few labelled
 examples and returns the test accuracies. Validation policy as in
@@ -39,7 +41,7 @@ MODES = ("frozen", "full", "scratch")
 
 
 class LeNetFeatures(nn.Module):
-    """LeNet's layers up to ``fc2``: (N, C, S, S) images -> (N, 84) features."""
+    """LeNet's convolutional part: (N, C, S, S) images -> (N, c2 * 25) features."""
 
     def __init__(self, lenet: LeNet):
         super().__init__()
@@ -47,30 +49,38 @@ class LeNetFeatures(nn.Module):
             raise TypeError(f"lenet must be a companion.cnn.LeNet, got {describe(lenet)}")
         self.net = lenet
 
+    @property
+    def out_features(self) -> int:
+        return self.net.conv2.out_channels * 25
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.max_pool2d(self.net.features(x)[1], 2).flatten(1)
-        return F.relu(self.net.fc2(F.relu(self.net.fc1(h))))
+        return F.max_pool2d(self.net.features(x)[1], 2).flatten(1)
 
 
 def transfer_model(pretrained: LeNet, num_classes: int, mode: str, seed: int = 0) -> nn.Module:
-    """``features -> Linear(84, num_classes)`` for ``mode`` in :data:`MODES`: a copy of
-    ``pretrained``'s features (frozen or trainable) or fresh random ones (``"scratch"``)."""
+    """A model for ``num_classes`` new classes, for ``mode`` in :data:`MODES`: frozen copied
+    convolutional features + a new linear classifier (``"frozen"``), a trainable copy of the
+    whole LeNet with a new output layer (``"full"``), or a fresh LeNet (``"scratch"``)."""
     if not isinstance(pretrained, LeNet):
         raise TypeError(f"pretrained must be a companion.cnn.LeNet, got {describe(pretrained)}")
     mode = check_choice(mode, "mode", MODES)
     num_classes = check_positive_int(num_classes, "num_classes")
     torch.manual_seed(check_int(seed, "seed", min=0))
     if mode == "scratch":
-        base = LeNet(pretrained.in_channels, pretrained.fc3.out_features, pretrained.image_size,
-                     channels=(pretrained.conv1.out_channels, pretrained.conv2.out_channels))
-    else:
-        base = copy.deepcopy(pretrained)  # fmt: skip
-    base.fc3 = nn.Identity()  # the source task's head is not used
-    features = LeNetFeatures(base)
-    if mode == "frozen":
-        for p in features.parameters():
-            p.requires_grad_(False)
-    return nn.Sequential(features, nn.Linear(84, num_classes))
+        return LeNet(
+            pretrained.in_channels,
+            num_classes,
+            pretrained.image_size,
+            channels=(pretrained.conv1.out_channels, pretrained.conv2.out_channels),
+        )
+    model = copy.deepcopy(pretrained)
+    if mode == "full":
+        model.fc3 = nn.Linear(model.fc3.in_features, num_classes)  # new output layer
+        return model
+    features = LeNetFeatures(model)
+    for p in features.parameters():
+        p.requires_grad_(False)
+    return nn.Sequential(features, nn.Linear(features.out_features, num_classes))
 
 
 def trainable_count(model: nn.Module) -> int:

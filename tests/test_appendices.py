@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bookinfo import BOOK, chapter_notebooks, markdown_text, page_path, read, toc
+from tests.bookinfo import BOOK, markdown_text, notebooks_on_disk, page_path, read, toc
 from tests.test_book_rules import _TERM_ROLE, _term_target, glossary_entries
 
 # --- 1. the appendices, lettered in order ----------------------------------------------------
@@ -91,18 +91,32 @@ def bib_entries(text: str | None = None) -> dict[str, dict[str, str]]:
             "title": normalise(_field(body, "title")),
             "doi": _field(body, "doi").strip("{}").lower(),
             "first": normalise(surname),
+            "ids": " ".join(sorted(identifiers(body))),
         }
     return entries
 
 
+def identifiers(body: str) -> set[str]:
+    """Identifiers written anywhere in an entry: arXiv numbers, URLs, EU regulation numbers."""
+    found = {f"arxiv:{m}" for m in re.findall(r"(?<![\d.])(\d{4}\.\d{4,5})(?![\d.])", body)}
+    found |= {f"url:{u.rstrip('/').lower()}" for u in re.findall(r"\\url\{([^}]+)\}", body)}
+    found |= {f"eu:{m}" for m in re.findall(r"\(\{?EU\}?\) (\d{4}/\d+)", body)}
+    return found
+
+
 def duplicates(entries: dict[str, dict[str, str]]) -> list[tuple[str, str]]:
-    """Pairs of keys that name the same work: same DOI, or same title and first author."""
-    found, by_doi, by_title = [], {}, {}
+    """Pairs of keys that name the same work: same DOI, same title and first author, or the
+    same arXiv number, URL or regulation number."""
+    found, by_doi, by_title, by_id = [], {}, {}, {}
     for key, e in entries.items():
         if e["doi"]:
             if e["doi"] in by_doi:
                 found.append((by_doi[e["doi"]], key))
             by_doi[e["doi"]] = key
+        for ident in e["ids"].split():
+            if ident in by_id and (by_id[ident], key) not in found:
+                found.append((by_id[ident], key))
+            by_id[ident] = key
         ident = (e["title"], e["first"])
         if e["title"]:
             if ident in by_title:
@@ -159,6 +173,26 @@ def test_duplicate_finder_catches_same_doi_and_same_title():
 }
 """
     assert duplicates(bib_entries(bib)) == [("a2015", "b2015"), ("a2015", "d2015")]
+    same_law = """@misc{law1,
+  title = {Regulation ({EU}) 2024/1689 laying down rules on AI, Article 51},
+}
+@misc{law2,
+  title = {Regulation ({EU}) 2024/1689 of 13 June 2024 (Artificial Intelligence Act)},
+}
+@misc{pre1,
+  title = {A},
+  howpublished = {arXiv:2001.08361},
+}
+@misc{pre2,
+  title = {B},
+  note = {arXiv:2001.08361 (v2)},
+}
+@misc{other,
+  title = {C},
+  howpublished = {arXiv:2001.083610},
+}
+"""
+    assert duplicates(bib_entries(same_law)) == [("law1", "law2"), ("pre1", "pre2")]
 
 
 def test_every_bibliography_entry_is_cited_in_the_book():
@@ -177,6 +211,11 @@ def test_every_cited_key_is_in_the_bibliography():
 
 # **term** (中文 ...): bold text, then parentheses holding at least one Chinese character
 _BOLD_INTRO = re.compile(r"\*\*([^*\n]+?)\*\*\s*\(([^()\n]*[\u4e00-\u9fff][^()\n]*)\)")
+
+
+def chapters() -> list[Path]:
+    """Every chapter notebook, including a split chapter's second part (ch14b_...)."""
+    return [p for p in notebooks_on_disk() if re.match(r"ch\d\d[a-z]?_", p.name)]
 
 
 def glossary_terms() -> set[str]:
@@ -210,7 +249,7 @@ def test_bold_term_finder():
     assert unglossed(text, {"training set"}) == ["under-fits", "sub-word tokenisation"]
 
 
-@pytest.mark.parametrize("path", chapter_notebooks(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)
 def test_bold_introduced_terms_are_in_the_glossary(path):
     missing = unglossed(markdown_text(read(path)), glossary_terms())
     assert not missing, (
@@ -221,7 +260,7 @@ def test_bold_introduced_terms_are_in_the_glossary(path):
 
 def chapter_usage() -> tuple[set[str], str]:
     """({term} targets used in the chapters, the chapters' prose flattened and lower-cased)."""
-    prose = "\n".join(markdown_text(read(p)) for p in chapter_notebooks())
+    prose = "\n".join(markdown_text(read(p)) for p in chapters())
     roles = {_term_target(r) for r in _TERM_ROLE.findall(prose)}
     return roles, re.sub(r"\s+", " ", prose).lower()
 
@@ -410,7 +449,7 @@ def test_row_reference_finder():
     assert named_rows(text) == {"2.7", "2.9", "A.10", "2.4", "2.12", "R.5"}
 
 
-@pytest.mark.parametrize("name", ["faq.md", "tools.md"])
+@pytest.mark.parametrize("name", ["faq.md", "tools.md", "errata_parts/appendix.md"])
 def test_named_errata_rows_exist(name):
     missing = sorted(named_rows((APPENDIX / name).read_text()) - errata_row_ids())
     assert not missing, f"{name} names errata rows that do not exist: {missing}"

@@ -132,3 +132,17 @@ def test_temperature_scale_equals_torch():
     np.testing.assert_allclose(c.temperature_scale(z, 2.0), torch.softmax(z / 2, 1).numpy())
     zb = torch.randn(7, dtype=torch.float64)
     np.testing.assert_allclose(c.temperature_scale(zb, 0.5), torch.sigmoid(zb * 2).numpy())
+
+
+@pytest.mark.gpu
+def test_cuda_logits_give_the_cpu_temperature():
+    """Logits on a GPU are read back to the CPU in float64: the same T to 1e-9."""
+    z, y = _multiclass()
+    zc = torch.tensor(z, dtype=torch.float32, device="cuda")
+    yc = torch.tensor(y, device="cuda")
+    want = c.fit_temperature(torch.tensor(z, dtype=torch.float32), torch.tensor(y))
+    assert c.fit_temperature(zc, yc) == pytest.approx(want, rel=1e-9)
+    probs = torch.softmax(zc, 1)
+    assert c.expected_calibration_error(probs, yc) == pytest.approx(
+        c.expected_calibration_error(probs.cpu(), y), abs=1e-12
+    )

@@ -4,6 +4,7 @@ checked against NumPy's least squares and a brute-force nearest neighbour."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from companion.in_context import (
@@ -83,16 +84,35 @@ def test_error_by_context_size():
     torch.testing.assert_close(error_by_context_size(p, y), torch.tensor([2.5, 2.0]))
 
 
+@pytest.mark.slow
 def test_short_training_learns_from_context():
     """A short run already uses the context: from the third point on, its error is below
     the mean-of-y baseline, which ignores x (the notebook runs longer)."""
     torch.set_num_threads(1)
     torch.manual_seed(0)
     model = InContextRegressor(1, 6, n_layer=2, n_head=4, n_embd=32)
-    losses = train_in_context(model, steps=300, batch=64, lr=3e-3, seed=0)
+    losses = train_in_context(model, steps=180, batch=64, lr=3e-3, seed=0)
     assert np.mean(losses[-20:]) < 0.6 * np.mean(losses[:20])
     xs, ys = sample_tasks(500, 6, 1, torch.Generator().manual_seed(9))
     with torch.no_grad():
         tf = error_by_context_size(model(xs, ys), ys)[2:].mean()
     mean = error_by_context_size(mean_predictions(xs, ys), ys)[2:].mean()
     assert tf < 0.5 * mean, (tf, mean)
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu():
+    """The model and the baselines give the CPU's answers on CUDA, within float32 rounding
+    (TF32 matmuls are disabled so the tolerance can stay at 1e-4)."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.manual_seed(0)
+    model = InContextRegressor(2, 6, n_layer=2, n_head=2, n_embd=16).eval()
+    xs, ys = sample_tasks(8, 6, 2, torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        cpu = model(xs, ys)
+        gpu = model.cuda()(xs.cuda(), ys.cuda()).cpu()
+    torch.testing.assert_close(gpu, cpu, rtol=1e-4, atol=1e-4)
+    for fn in (least_squares_predictions, mean_predictions, nearest_neighbour_predictions):
+        torch.testing.assert_close(fn(xs.cuda(), ys.cuda()).cpu(), fn(xs, ys), rtol=1e-4, atol=1e-4)

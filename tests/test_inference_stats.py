@@ -121,3 +121,19 @@ def test_bootstrap_skips_single_class_resamples_and_refuses_too_many():
     s = np.linspace(0, 1, 31)
     with pytest.raises(ValueError, match="undefined on"):
         st.bootstrap_ci(roc_auc, y, s, n_boot=200)
+
+
+def test_bootstrap_counts_nan_resamples_as_undefined():
+    """Recall is NaN on a resample without positives: skipped, never averaged into the interval."""
+    from companion.metrics import precision_recall_f1
+
+    recall = lambda y, p: precision_recall_f1(y, p).recall  # noqa: E731
+    y = np.r_[1, 1, np.zeros(60, int)]
+    pred = np.r_[1, 0, np.zeros(60, int)]
+    with pytest.raises(ValueError, match="undefined on"):
+        st.bootstrap_ci(recall, y, pred, n_boot=300)
+    y_many = np.r_[np.ones(40, int), np.zeros(40, int)]
+    ci = st.bootstrap_ci(recall, y_many, y_many, n_boot=300)
+    assert (ci.low, ci.high, ci.n_skipped) == (1.0, 1.0, 0)
+    with pytest.raises(ValueError, match="full data"):
+        st.bootstrap_ci(recall, np.zeros(10, int), np.zeros(10, int), n_boot=100)

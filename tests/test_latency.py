@@ -77,3 +77,18 @@ def test_batching_helps_under_load_when_batches_are_cheap():
     assert (
         np.median(batched) < np.median(single) / 5
     )  # 1 / 0.004 s > 250/s: one at a time saturates
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_latency_on_cuda_matches_cpu_outputs():
+    """On a GPU the timings synchronise, and the model computes what it computes on the CPU
+    (float32 matmuls on CUDA may use TF32: tolerance 1e-2 relative to the logits' scale)."""
+    model = _mlp()
+    x = torch.randn(64, 64)
+    with torch.no_grad():
+        cpu = model(x)
+        gpu = model.cuda()(x.cuda()).cpu()
+    assert (gpu - cpu).abs().max() <= 1e-2 * cpu.abs().max()
+    points = measure_latency(model, x[0].cuda(), [1, 32], repeats=5)
+    assert all(p.median_s > 0 for p in points)

@@ -29,7 +29,8 @@ def _pair(r=4, alpha=8.0):
         layer = ref.base_model.model.get_submodule(name)
         with torch.no_grad():  # a non-zero B, as after training
             layer.lora_B["default"].weight.copy_(
-                torch.randn(layer.lora_B["default"].weight.shape, generator=g))
+                torch.randn(layer.lora_B["default"].weight.shape, generator=g)
+            )
             ours.get_submodule(name).lora_A.copy_(layer.lora_A["default"].weight)
             ours.get_submodule(name).lora_B.copy_(layer.lora_B["default"].weight)
     return net, ours, ref
@@ -108,3 +109,16 @@ def test_lora_linear_keeps_dtype():
     layer = LoRALinear(base, r=2)
     assert layer.lora_A.dtype == torch.float64
     assert layer(torch.randn(2, 6, dtype=torch.float64)).dtype == torch.float64
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_lora_on_cuda_matches_cpu():
+    """Same weights on both devices; float32 products agree within 1e-5 (TF32 is off here)."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    _, ours, _ = _pair(4, 8.0)
+    x = torch.randn(16, 12)
+    gpu = copy.deepcopy(ours).cuda()
+    torch.testing.assert_close(gpu(x.cuda()).cpu(), ours(x), rtol=1e-5, atol=1e-5)
+    merge_lora(gpu)
+    torch.testing.assert_close(gpu(x.cuda()).cpu(), ours(x), rtol=1e-5, atol=1e-5)

@@ -129,3 +129,31 @@ def test_torch_dynamic_int8_close_to_float():
     with torch.no_grad():
         assert (qm(x) - model(x)).abs().max() < 0.05
     assert state_dict_bytes(qm) < state_dict_bytes(model) / 2
+
+
+def test_many_matrices_per_channel_exact_per_tensor_up_to_ties():
+    """Per channel: identical to torch.quantize_per_channel. Per tensor: torch fuses the
+    multiply-add, so an entry exactly on a rounding tie may land one level apart."""
+    gen = torch.Generator().manual_seed(5)
+    for _ in range(30):
+        w = torch.randn(64, 200, generator=gen) * 0.05
+        s_c, z_c = affine_qparams(w.amin(1), w.amax(1))
+        ref_c = torch.quantize_per_channel(w, s_c.double(), z_c, 0, torch.qint8)
+        assert torch.equal(quantize(w, s_c, z_c, axis=0), ref_c.int_repr().long())
+        s_t, z_t = affine_qparams(w.min(), w.max())
+        ref_t = torch.quantize_per_tensor(w, float(s_t), int(z_t), torch.qint8)
+        diff = quantize(w, s_t, z_t) - ref_t.int_repr().long()
+        t = w.double() / float(s_t)
+        at_tie = ((t - t.floor()) - 0.5).abs() < 1e-4
+        assert diff.abs().max() <= 1 and bool(at_tie[diff != 0].all())
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_quantize_on_cuda_matches_cpu():
+    """Integers may differ only on exact rounding ties (at most one level)."""
+    w = torch.randn(64, 200, generator=torch.Generator().manual_seed(0))
+    s, z = affine_qparams(w.amin(1), w.amax(1))
+    cpu = quantize(w, s, z, axis=0)
+    gpu = quantize(w.cuda(), s.cuda(), z.cuda(), axis=0).cpu()
+    assert (cpu - gpu).abs().max() <= 1 and (cpu != gpu).float().mean() < 1e-3

@@ -110,6 +110,7 @@ def test_random_policy_baseline_is_short():
     assert np.array_equal(r, random_returns(n_episodes=50, seed=0))  # reproducible
 
 
+@pytest.mark.slow
 def test_reinforce_beats_random_on_a_fixed_seed():
     torch.set_num_threads(1)
     res = train_reinforce(updates=15, batch_episodes=8, seed=0)

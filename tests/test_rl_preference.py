@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from companion.rl_preference import bradley_terry_loss, dpo_loss, sequence_log_probs
@@ -94,3 +95,19 @@ def test_bradley_terry():
     torch.testing.assert_close(
         dpo_loss(pc, pr, rc, rr, 0.2), bradley_terry_loss(0.2 * (pc - rc), 0.2 * (pr - rr))
     )
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu():
+    """Sequence log-probabilities and the DPO loss agree on CUDA and CPU (float64: 1e-10)."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    logits = torch.randn(3, 5, 7, generator=G, dtype=DT)
+    targets = torch.randint(0, 7, (3, 5), generator=G)
+    mask = torch.rand(3, 5, generator=G) > 0.3
+    cpu = sequence_log_probs(logits, targets, mask)
+    gpu = sequence_log_probs(logits.cuda(), targets.cuda(), mask.cuda()).cpu()
+    torch.testing.assert_close(gpu, cpu, rtol=1e-10, atol=1e-10)
+    lp = [torch.randn(4, generator=G, dtype=DT) for _ in range(4)]
+    torch.testing.assert_close(dpo_loss(*[t.cuda() for t in lp]).cpu(), dpo_loss(*lp),
+                               rtol=1e-10, atol=1e-10)  # fmt: skip

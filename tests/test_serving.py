@@ -22,6 +22,7 @@ from companion.serving import (
 )
 from companion.serving import server as server_mod
 from companion.serving.app import create_app
+from companion.serving.ratelimit import TokenBucket
 from companion.transformer import GPT, GPTConfig
 
 F, K = 6, 3
@@ -239,3 +240,45 @@ def test_server_stops_itself_when_its_parent_is_killed(classifier_ckpt):
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_demo_checkpoint_trains_and_serves(tmp_path):
+    from companion.serving.demo import main, train_digits
+
+    path, acc = train_digits(tmp_path / "digits.pt", epochs=2)
+    assert acc > 0.85
+    model, payload = load_checkpoint(path)
+    assert payload["kind"] == "classifier" and model.in_features == 64
+    client = TestClient(create_app(path))
+    x = [[0.0] * 64, [0.5] * 64]
+    assert client.post("/predict", json={"inputs": x}).json()["predictions"] == (
+        model(torch.tensor(x)).argmax(1).tolist()
+    )
+    main([str(tmp_path / "again.pt"), "--epochs", "1"])
+    assert (tmp_path / "again.pt").is_file()
+
+
+def test_token_bucket_by_hand():
+    now = [0.0]
+    bucket = TokenBucket(per_minute=60, burst=2, clock=lambda: now[0])  # 1 token per second
+    assert [bucket.allow("a")[0] for _ in range(3)] == [True, True, False]
+    assert bucket.allow("a")[1] == pytest.approx(1.0)  # empty: one second to the next token
+    assert bucket.allow("b")[0]  # another client has its own bucket
+    now[0] = 0.5
+    assert not bucket.allow("a")[0]
+    now[0] = 1.0
+    assert bucket.allow("a")[0] and not bucket.allow("a")[0]
+    now[0] = 100.0  # refills to the burst, not beyond
+    assert [bucket.allow("a")[0] for _ in range(3)] == [True, True, False]
+
+
+def test_rate_limited_app_answers_429_per_key(classifier_ckpt):
+    client = TestClient(create_app(classifier_ckpt[1], requests_per_minute=1, burst=3))
+    body = {"inputs": [[0.0] * F]}
+    codes = [client.post("/predict", json=body).status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+    r = client.post("/predict", json=body)
+    assert int(r.headers["retry-after"]) >= 1 and "rate limit" in r.json()["detail"]
+    assert client.get("/health").status_code == 200  # health checks are not limited
+    other = client.post("/predict", json=body, headers={"X-API-Key": "team-b"})
+    assert other.status_code == 200  # a different key has its own budget

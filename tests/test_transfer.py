@@ -16,12 +16,14 @@ from companion.transfer import (
 )
 
 
-def test_features_are_lenet_up_to_fc2():
+def test_features_are_lenets_conv_part():
     torch.manual_seed(0)
     net = LeNet()
     x = torch.randn(3, 1, 28, 28)
     h = LeNetFeatures(net)(x)
-    torch.testing.assert_close(net.fc3(h), net(x))  # the head on these features is LeNet
+    assert h.shape == (3, 400)
+    out = net.fc3(torch.relu(net.fc2(torch.relu(net.fc1(h)))))
+    torch.testing.assert_close(out, net(x))  # LeNet's fully connected layers on these = LeNet
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -30,11 +32,10 @@ def test_modes_start_and_train_as_documented(mode):
     pre = LeNet()
     pre_conv = pre.conv1.weight.detach().clone()
     model = transfer_model(pre, 3, mode, seed=1)
-    conv = model[0].net.conv1.weight
+    conv = model[0].net.conv1.weight if mode == "frozen" else model.conv1.weight
     assert torch.equal(conv, pre.conv1.weight) == (mode != "scratch")
-    head = 84 * 3 + 3
-    total = count_parameters(pre) - count_parameters(pre.fc3) + head
-    assert trainable_count(model) == (head if mode == "frozen" else total)
+    lenet_3 = count_parameters(pre) - count_parameters(pre.fc3) + 84 * 3 + 3
+    assert trainable_count(model) == (400 * 3 + 3 if mode == "frozen" else lenet_3)
     before = conv.detach().clone()
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
     x, y = torch.randn(8, 1, 28, 28), torch.randint(0, 3, (8,))
@@ -42,6 +43,8 @@ def test_modes_start_and_train_as_documented(mode):
     opt.step()
     assert torch.equal(conv, before) == (mode == "frozen")
     assert torch.equal(pre.conv1.weight, pre_conv)  # the pretrained model is not modified
+    if mode == "full":  # every pretrained weight but the output layer is copied
+        torch.testing.assert_close(transfer_model(pre, 3, "full").fc2.weight, pre.fc2.weight)
 
 
 def test_compare_transfer_shapes():

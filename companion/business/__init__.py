@@ -13,6 +13,15 @@ from companion.business.inference import (
     inference_cost_per_million_tokens,
     inference_flops_per_token,
 )
+from companion.business.roi import (
+    ROI,
+    SelfHostCost,
+    api_monthly_cost,
+    fine_tune_cost,
+    roi,
+    self_host_monthly_cost,
+    support_benefit,
+)
 from companion.business.sensitivity import sensitivity
 from companion.business.training import (
     TrainingCost,
@@ -29,6 +38,13 @@ __all__ = [
     "decode_tokens_per_second",
     "inference_cost_per_million_tokens",
     "inference_flops_per_token",
+    "ROI",
+    "SelfHostCost",
+    "api_monthly_cost",
+    "fine_tune_cost",
+    "roi",
+    "self_host_monthly_cost",
+    "support_benefit",
     "sensitivity",
     "TrainingCost",
     "compute_optimal",

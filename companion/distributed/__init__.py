@@ -4,11 +4,20 @@
   ``fully_shard``), runnable on its own:
   ``torchrun --nproc_per_node=2 -m companion.distributed.ddp_train --out result.pt``, or
   ``python -m companion.distributed.ddp_train`` which starts ``torchrun`` itself.
-* :mod:`companion.distributed.launch`: :func:`launch` runs that script as a real multi-process
-  job from Python (the notebook and the tests use it) and returns its result;
+* :mod:`companion.distributed.launcher`: :func:`launch` runs that script as a real
+  multi-process job from Python (the notebook and the tests use it) and returns its result;
   :func:`free_port` finds a free TCP port for the rendezvous.
+
+The names below are imported lazily, so that ``python -m companion.distributed.ddp_train`` does
+not import the script twice.
 """
 
-from companion.distributed.launch import DistributedJobError, free_port, launch
-
 __all__ = ["DistributedJobError", "free_port", "launch"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from companion.distributed import launcher
+
+        return getattr(launcher, name)
+    raise AttributeError(f"module 'companion.distributed' has no attribute {name!r}")

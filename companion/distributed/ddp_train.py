@@ -5,7 +5,7 @@ Run it on one machine with two processes (gloo on the CPU, NCCL on GPUs)::
     torchrun --nproc_per_node=2 -m companion.distributed.ddp_train --out result.pt
 
 or ``python -m companion.distributed.ddp_train --out result.pt``, which starts ``torchrun``
-itself on a free port (:func:`companion.distributed.launch.launch`). On a cluster, start the
+itself on a free port (:func:`companion.distributed.launcher.launch`). On a cluster, start the
 same command on every node with ``--nnodes``, ``--node-rank`` and a rendezvous address
 (the chapter shows the command line).
 
@@ -116,7 +116,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n", type=int, default=512, help="rows of the synthetic data set")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds a collective may wait")
-    p.add_argument("--backend", choices=("auto", "gloo", "nccl"), default="auto")
+    p.add_argument(
+        "--backend",
+        choices=("auto", "gloo", "nccl"),
+        default="auto",
+        help="auto: NCCL with one GPU per process if there are enough, else gloo",
+    )
     p.add_argument("--allreduce-sizes", type=int, nargs="*", default=[1_000, 100_000, 1_000_000])
     p.add_argument("--die-rank", type=int, default=-1, help="(tests) this rank kills itself")
     p.add_argument("--stall-rank", type=int, default=-1, help="(tests) this rank stops responding")
@@ -173,8 +178,10 @@ def run(args: argparse.Namespace) -> dict | None:
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     check_world_size(world, args.global_batch)
     backend = args.backend
-    if backend == "auto":
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "auto":  # NCCL needs one GPU per process on this node; else gloo on the CPU
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+        enough_gpus = torch.cuda.is_available() and torch.cuda.device_count() >= local_world
+        backend = "nccl" if enough_gpus else "gloo"
     if backend == "nccl":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
@@ -226,7 +233,7 @@ def _raise_interrupt(signum, frame):
 def main(argv=None) -> int:
     args = parse_args(argv)
     if "RANK" not in os.environ:  # started as a plain script: start torchrun ourselves
-        from companion.distributed.launch import launch
+        from companion.distributed.launcher import launch
 
         result = launch(2, mode=args.mode, steps=args.steps, global_batch=args.global_batch,
                         lr=args.lr, seed=args.seed, timeout=args.timeout, out=args.out)  # fmt: skip

@@ -34,7 +34,7 @@ def _cases():
         (ref, ref * 3, 1e-4, "the same fractions from three times as many examples"),
         (ref, rng.integers(20, 200, size=10), 1e-4, "two random histograms"),
         (np.array([50, 30, 20, 0]), np.array([10, 10, 40, 40]), 1e-4, "an empty reference bin"),
-        (np.array([5, 5, 90]), np.array([30, 60, 10]), 1e-3, "floor=1e-3"),
+        (np.array([5, 0, 95]), np.array([30, 60, 10]), 1e-3, "floor=1e-3"),
     ]
 
 

@@ -17,6 +17,8 @@ extra field, a string, boolean or NaN where a number belongs, rows of the wrong 
 many rows or too long a body, unknown characters in a prompt - each gets a 4xx answer whose
 ``detail`` says which field was wrong and why (422 for invalid content, 413 for oversize).
 An unexpected error inside the model gets a 500 with a short message; the server keeps running.
+With ``requests_per_minute``, each client (API key or address) gets that many requests a
+minute, in bursts of up to ``burst`` (:mod:`.ratelimit`); beyond it, 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from ..parameters import count_parameters
 from ..validation import check_positive_int
 from .checkpoint import load_checkpoint
+from .ratelimit import TokenBucket
 
 
 class PredictRequest(BaseModel):
@@ -56,11 +59,16 @@ def create_app(
     max_batch: int = 256,
     max_body_bytes: int = 1_000_000,
     max_new_tokens: int = 256,
+    requests_per_minute: float | None = None,
+    burst: int = 10,
 ) -> FastAPI:
     """A FastAPI app serving the model in ``checkpoint`` (loaded once, here, on the CPU)."""
     max_batch = check_positive_int(max_batch, "max_batch")
     max_body_bytes = check_positive_int(max_body_bytes, "max_body_bytes")
     max_new_tokens = check_positive_int(max_new_tokens, "max_new_tokens")
+    limiter = None
+    if requests_per_minute is not None:
+        limiter = TokenBucket(requests_per_minute, burst)
     model, payload = load_checkpoint(checkpoint)
     kind = payload["kind"]
     app = FastAPI(title="companion model server", version="1.0")
@@ -81,6 +89,15 @@ def create_app(
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
+        if limiter is not None and request.method == "POST":
+            client = request.client.host if request.client else "unknown"
+            allowed, wait = limiter.allow(request.headers.get("x-api-key") or client)
+            if not allowed:
+                return JSONResponse(
+                    status_code=429,
+                    headers={"Retry-After": TokenBucket.retry_after_header(wait)},
+                    content={"detail": f"rate limit exceeded; retry in {wait:.1f} s"},
+                )
         # Refuse an oversize body before reading it (the declared length), then after (chunked).
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > max_body_bytes:

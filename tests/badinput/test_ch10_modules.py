@@ -70,8 +70,11 @@ PRUNING = [
     (lambda: csr_bytes(np.zeros((2, 2))), "weight", TypeError),
     (lambda: slim_lenet(nn.Linear(2, 2), [W, W]), "model", TypeError),
     (lambda: slim_lenet(LeNet(), CONV_W), "masks", TypeError),
-    (lambda: slim_lenet(LeNet(), [torch.zeros(6, 1, 5, 5), torch.ones(16, 6, 5, 5)]),
-     "masks[0]", ValueError),
+    (
+        lambda: slim_lenet(LeNet(), [torch.zeros(6, 1, 5, 5), torch.ones(16, 6, 5, 5)]),
+        "masks[0]",
+        ValueError,
+    ),
 ]
 
 QUANT = [
@@ -91,10 +94,16 @@ QUANT = [
     (lambda: quantize(W, torch.tensor(-0.1), ZERO), "scale", ValueError),
     (lambda: quantize(W, ONE, torch.tensor(0.0)), "zero_point", TypeError),
     (lambda: quantize(W, ONE, torch.tensor(300)), "zero_point", ValueError),
-    (lambda: quantize(W, torch.ones(6) * 0.1, torch.zeros(6, dtype=torch.long)), "scale",
-     ValueError),  # per-channel values without axis
-    (lambda: quantize(W, torch.ones(4) * 0.1, torch.zeros(4, dtype=torch.long), axis=0),
-     "scale", ValueError),  # one per column given for axis 0
+    (
+        lambda: quantize(W, torch.ones(6) * 0.1, torch.zeros(6, dtype=torch.long)),
+        "scale",
+        ValueError,
+    ),  # per-channel values without axis
+    (
+        lambda: quantize(W, torch.ones(4) * 0.1, torch.zeros(4, dtype=torch.long), axis=0),
+        "scale",
+        ValueError,
+    ),  # one per column given for axis 0
     (lambda: quantize(W, ONE, ZERO, axis=2), "axis", ValueError),
     (lambda: quantize(W, ONE, ZERO, bits=0), "bits", ValueError),
     (lambda: dequantize(W, ONE, ZERO), "q", TypeError),
@@ -128,8 +137,11 @@ DISTIL = [
     (lambda: train_classifier(nn.Linear(3, 2), S, Y[:2], epochs=1), "y", ValueError),
     (lambda: train_classifier(nn.Linear(3, 2), S, Y % 2, epochs=0), "epochs", ValueError),
     (lambda: train_classifier(nn.Linear(3, 2), S, Y % 2, epochs=1, lr=0), "lr", ValueError),
-    (lambda: train_classifier(nn.Linear(3, 2), S, Y % 2, epochs=1, teacher="big"), "teacher",
-     TypeError),
+    (
+        lambda: train_classifier(nn.Linear(3, 2), S, Y % 2, epochs=1, teacher="big"),
+        "teacher",
+        TypeError,
+    ),
 ]
 
 LORA = [
@@ -154,12 +166,27 @@ TRANSFER = [
     (lambda: transfer_model(nn.Linear(2, 2), 3, "full"), "pretrained", TypeError),
     (lambda: transfer_model(LeNet(), 3, "finetune"), "mode", ValueError),
     (lambda: transfer_model(LeNet(), 0, "full"), "num_classes", ValueError),
-    (lambda: compare_transfer(LeNet(), (torch.randn(4, 1, 28, 28).double(), Y[:4]),
-                              (torch.randn(4, 1, 28, 28), Y[:4])), "train[0]", TypeError),
-    (lambda: compare_transfer(LeNet(), (torch.randn(4, 1, 28, 28), Y[:3]),
-                              (torch.randn(4, 1, 28, 28), Y[:4])), "train[1]", ValueError),
-    (lambda: compare_transfer(LeNet(), (torch.randn(4, 1, 28, 28), Y[:4].float()),
-                              (torch.randn(4, 1, 28, 28), Y[:4])), "train[1]", TypeError),
+    (
+        lambda: compare_transfer(
+            LeNet(), (torch.randn(4, 1, 28, 28).double(), Y[:4]), (torch.randn(4, 1, 28, 28), Y[:4])
+        ),
+        "train[0]",
+        TypeError,
+    ),
+    (
+        lambda: compare_transfer(
+            LeNet(), (torch.randn(4, 1, 28, 28), Y[:3]), (torch.randn(4, 1, 28, 28), Y[:4])
+        ),
+        "train[1]",
+        ValueError,
+    ),
+    (
+        lambda: compare_transfer(
+            LeNet(), (torch.randn(4, 1, 28, 28), Y[:4].float()), (torch.randn(4, 1, 28, 28), Y[:4])
+        ),
+        "train[1]",
+        TypeError,
+    ),
 ]
 
 

@@ -21,6 +21,8 @@ from companion.export import export_onnx, export_program, max_abs_difference, on
 from companion.latency import measure_latency, simulate_dynamic_batching, state_dict_bytes
 from companion.serving import Classifier, load_checkpoint, load_test, save_checkpoint, serve
 from companion.serving.app import create_app
+from companion.serving.demo import train_digits
+from companion.serving.ratelimit import TokenBucket
 from companion.transformer import GPT, GPTConfig
 from tests.badinput.harness import expect_clear_error
 

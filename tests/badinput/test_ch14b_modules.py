@@ -23,6 +23,7 @@ LP = torch.zeros(3)
 XS, YS = IC.sample_tasks(2, 4, 3)
 MODEL = IC.InContextRegressor(3, 4, n_layer=1, n_head=2, n_embd=8)
 NET = RL.PolicyValueNet(4, 2, 8)
+ENVS = RL._make_envs("CartPole-v1", 1)
 SETS = [D.shingles("a b c d e f"), D.shingles("a b c d e g")]
 SIG = D.MinHasher(8).signatures(SETS)
 
@@ -65,6 +66,16 @@ CASES = [
     ("n_episodes 0", lambda: RL.random_returns(n_episodes=0), "n_episodes", ValueError),
     ("evaluate model", lambda: RL.evaluate(torch.nn.Linear(4, 2)), "model", TypeError),
     ("evaluate greedy", lambda: RL.evaluate(NET, n_episodes=1, greedy=1), "greedy", TypeError),
+    ("envs empty", lambda: RL.collect_episodes([], None, []), "envs", TypeError),
+    ("envs one env", lambda: RL.collect_episodes(ENVS[0], None, [0]), "envs", TypeError),
+    (
+        "policy a tensor",
+        lambda: RL.collect_episodes(ENVS, torch.zeros(2), [0]),
+        "policy",
+        TypeError,
+    ),
+    ("seeds an int", lambda: RL.collect_episodes(ENVS, None, 0), "seeds", TypeError),
+    ("seeds too few", lambda: RL.collect_episodes(ENVS * 2, None, [0]), "seeds", ValueError),
     # companion.rl_preference
     ("logits int", lambda: P.sequence_log_probs(LOGITS.long(), TARGETS, MASK), "logits", TypeError),
     (

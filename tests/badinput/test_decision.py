@@ -21,7 +21,9 @@ CASES = [
     (lambda: d.bayes_threshold("1", 5), "cost_fp", TypeError),
     (lambda: d.bayes_threshold(1, True), "cost_fn", TypeError),
     (lambda: d.cost_optimal_threshold(Y, S, 1, 5), "y_true", TypeError),  # swapped
-    (lambda: d.cost_optimal_threshold(S, Y[:3], 1, 5), "scores", ValueError),
+    (lambda: d.cost_optimal_threshold(S[:3], Y, 1, 5), "probs", ValueError),
+    (lambda: d.cost_optimal_threshold(np.r_[S[:-1], np.nan], Y, 1, 5), "probs", ValueError),
+    (lambda: d.cost_optimal_threshold(S.astype(int), Y, 1, 5), "probs", TypeError),
     (lambda: d.cost_optimal_threshold(S, Y + 1, 1, 5), "y_true", ValueError),
     (lambda: d.cost_optimal_threshold(S, Y, 1, float("inf")), "cost_fn", ValueError),
     (lambda: d.cost_by_threshold(np.r_[S[:-1], np.nan], Y, 1, 5), "scores", ValueError),

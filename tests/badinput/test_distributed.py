@@ -1,4 +1,4 @@
-"""Bad input to companion.distributed.launch (Chapter 9, §9.4): refused before anything starts."""
+"""Bad input to companion.distributed.launcher (Chapter 9, §9.4): refused before anything starts."""
 
 from __future__ import annotations
 
