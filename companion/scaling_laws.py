@@ -133,11 +133,14 @@ def fit_power_law(n, loss, *, offset: bool = False, alpha_max: float = 3.0) -> P
 
 
 def compute_optimal_tokens_per_param(compute_flops: float, tokens_per_param: float = 20.0):
-    """(N, D) with ``6·N·D = C``, ``D = r·N``: ``N = sqrt(C/(6r))`` (eq. ch09-compute-optimal)."""
-    c = check_positive(compute_flops, "compute_flops")
-    r = check_positive(tokens_per_param, "tokens_per_param")
-    n = math.sqrt(c / (6.0 * r))
-    return n, r * n
+    """(N, D) with ``6·N·D = C``, ``D = r·N``: ``N = sqrt(C/(6r))`` (eq. ch09-compute-optimal).
+
+    The one implementation is :func:`companion.business.compute_optimal` (Chapter 13's cost
+    model uses it too); this name keeps the chapter's vocabulary.
+    """
+    from companion.business import compute_optimal
+
+    return compute_optimal(compute_flops, tokens_per_param)
 
 
 def chinchilla_loss(n_params, n_tokens, constants: dict | None = None):
