@@ -136,7 +136,9 @@ def quadrature(steps: int, method: str = "gausslegendre") -> tuple[torch.Tensor,
     both float64 ``(steps,)``.
 
     ``gausslegendre`` (Captum's default) is exact for polynomials of degree < 2 ``steps``;
-    the Riemann rules are the left, right and midpoint sums and the trapezoid rule.
+    the Riemann rules are the left, right and midpoint sums and the trapezoid rule. (Captum
+    0.9's ``riemann_trapezoid`` weights the same nodes by ``1/n`` with halved ends, which
+    sum to ``(n-1)/n``: its attributions are ours times ``(n-1)/n``; the other rules agree.)
     """
     steps = check_positive_int(steps, "steps")
     method = check_choice(method, "method", METHODS)

@@ -6,9 +6,11 @@
   ``/generate`` with optional streaming);
 * :mod:`.server` - :func:`serve`: the service in a child process on a free port, stopped
   cleanly;
-* :mod:`.load` - :func:`load_test`: a bounded concurrent load and its latency percentiles.
+* :mod:`.load` - :func:`load_test`: a bounded concurrent load and its latency percentiles;
+* :mod:`.ratelimit` - a token bucket per client (``create_app(..., requests_per_minute=)``);
+* :mod:`.demo` - ``python -m companion.serving.demo digits.pt`` trains the chapter's model.
 
-Run it on its own: ``python -m companion.serving --checkpoint model.pt --port 8000``.
+Run it on its own: ``python -m companion.serving --checkpoint digits.pt --port 8000``.
 """
 
 from .checkpoint import Classifier, load_checkpoint, save_checkpoint

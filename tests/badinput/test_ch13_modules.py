@@ -141,6 +141,13 @@ SERVING_CASES = [
         "max_body_bytes",
         TypeError,
     ),
+    ("rate 0 per minute", lambda p: create_app(p, requests_per_minute=0), "per_minute", ValueError),
+    ("rate NaN", lambda p: create_app(p, requests_per_minute=NAN), "per_minute", ValueError),
+    ("burst 0", lambda p: create_app(p, requests_per_minute=10, burst=0), "burst", ValueError),
+    ("burst float", lambda p: TokenBucket(10, 2.5), "burst", TypeError),
+    ("clock not callable", lambda p: TokenBucket(10, 2, clock=0.0), "clock", TypeError),
+    ("demo epochs 0", lambda p: train_digits(p.parent / "d.pt", epochs=0), "epochs", ValueError),
+    ("demo seed negative", lambda p: train_digits(p.parent / "d.pt", seed=-1), "seed", ValueError),
     (
         "serve missing file",
         lambda p: serve(p.parent / "missing.pt").__enter__(),
