@@ -25,26 +25,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 
-from companion.validation import check_real, describe
-
-
-def _as_array(x, name: str) -> np.ndarray:
-    if isinstance(x, (str, bytes)) or np.isscalar(x):
-        raise TypeError(f"{name} must be a 1-D array, got {describe(x)}")
-    a = x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (n,), got shape {a.shape}")
-    if len(a) == 0:
-        raise ValueError(f"{name} is empty")
-    return a
+from companion.validation import check_array_1d, check_real, describe
 
 
 def _inputs(y_true, score, group):
-    y = _as_array(y_true, "y_true")
-    s = _as_array(score, "score")
-    g = _as_array(group, "group")
+    y = check_array_1d(y_true, "y_true")
+    s = check_array_1d(score, "score")
+    g = check_array_1d(group, "group")
     if not (len(y) == len(s) == len(g)):
         raise ValueError(
             f"y_true, score and group must have the same length, got {len(y)}, {len(s)}, {len(g)}"
@@ -101,7 +89,7 @@ def rate_gaps(table: pd.DataFrame) -> dict[str, float]:
 def threshold_sweep(y_true, score, group, thresholds) -> pd.DataFrame:
     """:func:`group_rates` for each threshold, stacked: a long table with columns
     ``threshold``, ``group`` and the rates."""
-    ts = _as_array(thresholds, "thresholds")
+    ts = check_array_1d(thresholds, "thresholds")
     if ts.dtype.kind not in "iuf":
         raise TypeError(f"thresholds must hold real numbers, got dtype {ts.dtype}")
     parts = []
@@ -115,7 +103,7 @@ def threshold_for_selection_rate(score, target_rate: float) -> float:
     """The threshold at which a fraction ``target_rate`` of ``score`` is selected (at least
     that many, the smallest threshold of the form ``score[i]``): per-group thresholds that
     equalise selection rates are built from it."""
-    s = _as_array(score, "score")
+    s = check_array_1d(score, "score")
     if s.dtype.kind not in "iuf":
         raise TypeError(f"score must hold real numbers, got dtype {s.dtype}")
     r = check_real(target_rate, "target_rate", low=0.0, high=1.0, low_open=True)

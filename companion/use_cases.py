@@ -24,40 +24,26 @@ import math
 
 import numpy as np
 import pandas as pd
-import torch
 
 from companion.validation import (
+    check_array_1d,
     check_fraction,
     check_int,
     check_nonnegative,
     check_positive_int,
     check_real,
-    describe,
 )
 
 
-def _as_1d(x, name: str) -> np.ndarray:
-    if isinstance(x, (str, bytes)) or np.isscalar(x):
-        raise TypeError(f"{name} must be a 1-D array, got {describe(x)}")
-    a = x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (n,), got shape {a.shape}")
-    if len(a) == 0:
-        raise ValueError(f"{name} is empty")
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numbers, got dtype {a.dtype}")
-    return a
-
-
 def _labels(y, name: str = "y_true") -> np.ndarray:
-    a = _as_1d(y, name)
+    a = check_array_1d(y, name, numeric=True)
     if not np.isin(a, (0, 1)).all():
         raise ValueError(f"{name} must hold only 0 and 1, got values {np.unique(a)[:5]}")
     return a.astype(np.int64)
 
 
 def _probs(p, name: str = "proba") -> np.ndarray:
-    a = _as_1d(p, name)
+    a = check_array_1d(p, name, numeric=True)
     if a.dtype == bool:
         raise TypeError(f"{name} must hold probabilities, got booleans")
     a = a.astype(np.float64)
@@ -174,7 +160,7 @@ def conformal_halfwidth(residuals, alpha: float) -> float:
     """Split-conformal half-width: the ``ceil((m + 1)(1 - alpha))``-th smallest absolute
     validation residual (``m`` residuals). Under exchangeability ``yhat +- halfwidth``
     covers a new value with probability at least ``1 - alpha``."""
-    r = np.abs(_as_1d(residuals, "residuals").astype(np.float64))
+    r = np.abs(check_array_1d(residuals, "residuals", numeric=True).astype(np.float64))
     if not np.isfinite(r).all():
         raise ValueError("residuals contains NaN or infinite values")
     alpha = check_fraction(alpha, "alpha")
@@ -192,7 +178,7 @@ def conformal_halfwidth(residuals, alpha: float) -> float:
 def interval_coverage(lower, upper, actual) -> float:
     """The share of ``actual`` values inside ``[lower, upper]`` (all ``(n,)``)."""
     lo, hi, y = (
-        _as_1d(a, n).astype(np.float64)
+        check_array_1d(a, n, numeric=True).astype(np.float64)
         for a, n in ((lower, "lower"), (upper, "upper"), (actual, "actual"))
     )
     if not (len(lo) == len(hi) == len(y)):

@@ -51,6 +51,7 @@ __all__ = [
     "check_same_device",
     "check_labels",
     "check_parameters",
+    "check_array_1d",
     "describe",
 ]
 
@@ -348,3 +349,24 @@ def check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {describe(value)}")
     return value
+
+
+def check_array_1d(value: Any, name: str, *, numeric: bool = False):
+    """A non-empty 1-D NumPy array from a tensor, an array or a list (this helper converts).
+
+    For the evaluation and use-case modules, whose inputs are columns of a table; strings and
+    scalars are refused. ``numeric=True`` also refuses non-numeric dtypes (a group column of
+    names may hold strings; a score may not).
+    """
+    import numpy as np
+
+    if isinstance(value, (str, bytes)) or np.isscalar(value):
+        raise TypeError(f"{name} must be a 1-D array, got {describe(value)}")
+    a = value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (n,), got shape {a.shape}")
+    if len(a) == 0:
+        raise ValueError(f"{name} is empty")
+    if numeric and a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got dtype {a.dtype}")
+    return a
